@@ -1,0 +1,207 @@
+"""Settings, all from the environment. With nothing set: SQLite, eager Celery, files under ./var."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from stashsense.environment import env, read_bool, read_int, read_url, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.str("STASHSENSE_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+MODELS_DIR = Path(env.str("STASHSENSE_MODELS_DIR", default=str(DATA_DIR / "models"))).resolve()
+INDEX_DIR = DATA_DIR / "index"
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+
+SECRET_KEY = secret_key(DATA_DIR)
+DEBUG = read_bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env.str("DJANGO_ALLOWED_HOSTS", default="127.0.0.1,localhost,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env.str("DJANGO_CSRF_TRUSTED_ORIGINS", default="").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "stashsense",
+    "performers",
+    "recognition",
+    "scraping",
+    "curation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "stashsense.urls"
+WSGI_APPLICATION = "stashsense.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = read_url("DATABASE_URL", ("postgres", "postgresql", "sqlite", "pgsql"))
+try:
+    DATABASES = {
+        "default": environ.Env.db_url_config(_database_url)
+        if _database_url
+        else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "stashsense.sqlite3")}
+    }
+except (ValueError, KeyError) as error:  # pragma: no cover - depends on the environment
+    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is malformed: {error}") from error
+DATABASES["default"]["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL and a busy timeout let the eager worker and the web server share the file.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test.sqlite3")})
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = read_url("REDIS_URL", ("redis", "rediss", "unix"))
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+CELERY_BROKER_URL = read_url("CELERY_BROKER_URL", ("redis", "rediss", "amqp", "memory"))
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "scraping.*": {"queue": "scraping"},
+    "recognition.*": {"queue": "recognition"},
+}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+SYNC_INTERVAL_MINUTES = read_int("STASHSENSE_SYNC_INTERVAL_MINUTES", default=24 * 60)
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "admin:login"
+DATA_UPLOAD_MAX_MEMORY_SIZE = read_int("STASHSENSE_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+
+STASH_URL = read_url("STASH_URL", ("http", "https"))
+STASH_API_KEY = env.str("STASH_API_KEY", default="")
+STASHSENSE_API_KEY = env.str("STASHSENSE_API_KEY", default="")
+STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="scrfd-dlib")
+STASHSENSE_INFERENCE_CONCURRENCY = read_int("STASHSENSE_INFERENCE_CONCURRENCY", default=2, minimum=1)
+STASHSENSE_ORT_THREADS = read_int("STASHSENSE_ORT_THREADS", default=2, minimum=1)
+STASHSENSE_MAX_IMAGE_PIXELS = read_int("STASHSENSE_MAX_IMAGE_PIXELS", default=40_000_000, minimum=1)
+IMAGE_URL_ALLOWED_HOSTS = [
+    h.strip() for h in env.str("STASHSENSE_IMAGE_URL_HOSTS", default="").split(",") if h.strip()
+]
+
+CORS_ALLOWED_ORIGINS = [
+    o.strip().rstrip("/") for o in env.str("STASHSENSE_CORS_ORIGINS", default="").split(",") if o.strip()
+]
+if STASH_URL and not CORS_ALLOWED_ORIGINS:
+    from urllib.parse import urlsplit
+
+    _stash = urlsplit(STASH_URL)
+    CORS_ALLOWED_ORIGINS = [f"{_stash.scheme}://{_stash.netloc}"]
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type", "x-api-key"]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["stashsense.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "stashsense.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stash Sense API",
+    "DESCRIPTION": "Identify performers in images and Stash scenes; browse the identity graph.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+        }
+    },
+    "SECURITY": [{"ApiKeyAuth": []}],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("STASHSENSE_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_CONTENT_TYPE_NOSNIFF = True
