@@ -19,7 +19,9 @@ def read_bool(name: str, default: bool) -> bool:
         return True
     if raw in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"Environment variable {name} is malformed: expected true/false, got {raw!r}")
+    raise ImproperlyConfigured(
+        f"Environment variable {name} is malformed: expected true/false, got {raw!r}"
+    )
 
 
 def read_int(name: str, default: int, minimum: int = 0) -> int:
@@ -29,9 +31,13 @@ def read_int(name: str, default: int, minimum: int = 0) -> int:
     try:
         value = int(raw)
     except ValueError as error:
-        raise ImproperlyConfigured(f"Environment variable {name} is malformed: expected an integer, got {raw!r}") from error
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is malformed: expected an integer, got {raw!r}"
+        ) from error
     if value < minimum:
-        raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}, got {value}")
+        raise ImproperlyConfigured(
+            f"Environment variable {name} must be at least {minimum}, got {value}"
+        )
     return value
 
 

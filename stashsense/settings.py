@@ -84,7 +84,9 @@ try:
         else {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "stashsense.sqlite3")}
     }
 except (ValueError, KeyError) as error:  # pragma: no cover - depends on the environment
-    raise ImproperlyConfigured(f"Environment variable DATABASE_URL is malformed: {error}") from error
+    raise ImproperlyConfigured(
+        f"Environment variable DATABASE_URL is malformed: {error}"
+    ) from error
 DATABASES["default"]["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL and a busy timeout let the eager worker and the web server share the file.
@@ -149,7 +151,9 @@ STASH_URL = read_url("STASH_URL", ("http", "https"))
 STASH_API_KEY = env.str("STASH_API_KEY", default="")
 STASHSENSE_API_KEY = env.str("STASHSENSE_API_KEY", default="")
 STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="scrfd-dlib")
-STASHSENSE_INFERENCE_CONCURRENCY = read_int("STASHSENSE_INFERENCE_CONCURRENCY", default=2, minimum=1)
+STASHSENSE_INFERENCE_CONCURRENCY = read_int(
+    "STASHSENSE_INFERENCE_CONCURRENCY", default=2, minimum=1
+)
 STASHSENSE_ORT_THREADS = read_int("STASHSENSE_ORT_THREADS", default=2, minimum=1)
 STASHSENSE_MAX_IMAGE_PIXELS = read_int("STASHSENSE_MAX_IMAGE_PIXELS", default=40_000_000, minimum=1)
 IMAGE_URL_ALLOWED_HOSTS = [
@@ -157,7 +161,9 @@ IMAGE_URL_ALLOWED_HOSTS = [
 ]
 
 CORS_ALLOWED_ORIGINS = [
-    o.strip().rstrip("/") for o in env.str("STASHSENSE_CORS_ORIGINS", default="").split(",") if o.strip()
+    o.strip().rstrip("/")
+    for o in env.str("STASHSENSE_CORS_ORIGINS", default="").split(",")
+    if o.strip()
 ]
 if STASH_URL and not CORS_ALLOWED_ORIGINS:
     from urllib.parse import urlsplit
@@ -185,9 +191,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
-        }
+        "securitySchemes": {"ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}}
     },
     "SECURITY": [{"ApiKeyAuth": []}],
 }

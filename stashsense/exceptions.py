@@ -1,0 +1,87 @@
+"""One place that turns every API error into `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from stashsense.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            message = _first_message(value)
+            return message if field in ("non_field_errors", "detail") else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        response = Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=exc.messages)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    handled = exception_handler(exc, context)
+    if handled is None:
+        logger.exception("Unhandled error in %s", context.get("view"))
+        return Response(
+            error_body("server_error", "Internal error; see the server log."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    response = handled
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.ValidationError):
+        code = "invalid"
+        response.data = error_body(code, _first_message(exc.detail), fields=exc.detail)
+    else:
+        detail = getattr(exc, "detail", str(exc))
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else code
+        response.data = error_body(
+            codes if isinstance(codes, str) else code, _first_message(detail)
+        )
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", f"No such endpoint: {request.path}"), status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        error_body("server_error", "Internal error; see the server log."), status=500
+    )
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return json_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return json_server_error(request)
+    return defaults.server_error(request)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "STASH"))
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env={**clean, "STASHSENSE_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("DATABASE_URL", "mysql-ish:/nowhere"),
+        ("STASHSENSE_INFERENCE_CONCURRENCY", "lots"),
+        ("STASH_URL", "ftp://stash"),
+    ],
+)
+def test_a_malformed_variable_stops_start_up_with_its_name(
+    name: str, value: str, tmp_path: Path
+) -> None:
+    result = _start({name: value}, tmp_path)
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_with_no_environment_a_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
+    assert _start({}, tmp_path).returncode == 0
+    key = (tmp_path / "secret_key").read_text()
+    assert _start({}, tmp_path).returncode == 0
+    assert (tmp_path / "secret_key").read_text() == key and len(key) > 40
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete() -> None:
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from stashsense.views import HealthView
+
+api_v1: list[URLPattern | URLResolver] = [
+    path("health", HealthView.as_view(), name="health"),
+    path("", include("performers.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]
+
+handler404 = "stashsense.exceptions.handler404"
+handler500 = "stashsense.exceptions.handler500"

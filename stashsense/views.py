@@ -1,0 +1,44 @@
+"""Cross-cutting API views: health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+import stashsense
+from recognition.selectors import active_index_summary, inference_providers
+
+
+class HealthView(APIView):
+    """Open to everyone: is the service up, and is there an index to search?"""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Health",
+            {
+                "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+                "index": serializers.DictField(allow_null=True),
+                "providers": serializers.ListField(child=serializers.CharField()),
+                "version": serializers.CharField(),
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        index = active_index_summary()
+        return Response(
+            {
+                "status": "ok" if index is not None else "degraded",
+                "index": index,
+                "providers": inference_providers(),
+                "version": stashsense.__version__,
+            }
+        )
