@@ -10,11 +10,12 @@ from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
 from performers.external_urls import parse_external_url
-from performers.models import MergeRecord, Performer, PerformerAlias, PerformerUrl, StashId
+from performers.models import MergeRecord, Performer, PerformerAlias, PerformerUrl, Source, StashId
 from performers.names import normalize_name
 from stashsense.errors import ApplicationError
 
@@ -272,3 +273,50 @@ def performer_split(
     record.save(update_fields=["undone_at", "undone_by_label"])
     logger.info("Undid merge %s (%s)", record.pk, actor_label)
     return restored
+
+
+# --- sources -------------------------------------------------------------------------------
+
+
+def source_upsert(
+    *,
+    name: str,
+    kind: str,
+    url: str,
+    api_key: str | None = None,
+    requests_per_minute: int | None = None,
+    enabled: bool | None = None,
+) -> tuple[Source, bool]:
+    """Create a source or update the one with this name (or URL); returns (source, created).
+
+    `api_key=None` keeps the stored key; an empty string clears it.
+    """
+    with transaction.atomic():
+        source = (
+            Source.objects.select_for_update()
+            .filter(models.Q(name=name) | models.Q(url=url))
+            .first()
+        )
+        created = source is None
+        if source is None:
+            source = Source(name=name)
+        source.kind, source.url = kind, url
+        if api_key is not None:
+            source.api_key = api_key
+        if requests_per_minute is not None:
+            source.requests_per_minute = requests_per_minute
+        if enabled is not None:
+            source.enabled = enabled
+        try:
+            source.full_clean()
+        except ValidationError as error:
+            raise ApplicationError(
+                "; ".join(
+                    f"{field}: {' '.join(messages)}"
+                    for field, messages in error.message_dict.items()
+                ),
+                code="invalid_source",
+            ) from error
+        source.save()
+    logger.info("Source %s %s (%s)", source.name, "created" if created else "updated", source.kind)
+    return source, created

@@ -8,7 +8,7 @@ from performers.models import Performer, PerformerAlias, PerformerUrl, Source, S
 STASHDB = "https://stashdb.org/graphql"
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(factory.django.DjangoModelFactory[Source]):
     class Meta:
         model = Source
 
@@ -18,14 +18,14 @@ class SourceFactory(factory.django.DjangoModelFactory):
     api_key = "secret-key-value"
 
 
-class PerformerFactory(factory.django.DjangoModelFactory):
+class PerformerFactory(factory.django.DjangoModelFactory[Performer]):
     class Meta:
         model = Performer
 
     name = factory.Faker("name")
 
 
-class StashIdFactory(factory.django.DjangoModelFactory):
+class StashIdFactory(factory.django.DjangoModelFactory[StashId]):
     class Meta:
         model = StashId
 
@@ -34,7 +34,7 @@ class StashIdFactory(factory.django.DjangoModelFactory):
     stash_id = factory.Faker("uuid4")
 
 
-class AliasFactory(factory.django.DjangoModelFactory):
+class AliasFactory(factory.django.DjangoModelFactory[PerformerAlias]):
     class Meta:
         model = PerformerAlias
 
@@ -43,7 +43,7 @@ class AliasFactory(factory.django.DjangoModelFactory):
     normalized = factory.LazyAttribute(lambda o: o.name.lower())
 
 
-class UrlFactory(factory.django.DjangoModelFactory):
+class UrlFactory(factory.django.DjangoModelFactory[PerformerUrl]):
     class Meta:
         model = PerformerUrl
 
