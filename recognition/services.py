@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from recognition.choices import FaceStatus
-from recognition.models import Face
+from performers.models import Performer, Source
+from performers.services import performer_create
+from recognition.choices import BuildStatus, FaceOrigin, FaceStatus
+from recognition.engine.detector import primary_face_index
+from recognition.engine.errors import ImageError
+from recognition.engine.images import decode_image
+from recognition.engine.types import AnalyzedFace
+from recognition.enrollment import display_name
+from recognition.gallery import iter_face_vectors
+from recognition.index import IndexParams, Metric, build_from_batches, load_index
+from recognition.models import Face, IndexBuild, SourceImage
+from recognition.profiles import profile_for
+from stashsense.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +47,283 @@ def face_remove(*, face: Face, actor: str = "system") -> Face:
 @transaction.atomic
 def face_restore(*, face: Face, actor: str = "system") -> Face:
     """Put a removed face back into the gallery."""
-    Face.objects.filter(pk=face.pk, status=FaceStatus.REMOVED).update(status=FaceStatus.ACTIVE, removed_at=None)
+    Face.objects.filter(pk=face.pk, status=FaceStatus.REMOVED).update(
+        status=FaceStatus.ACTIVE, removed_at=None
+    )
     logger.info("Face %s restored by %s", face.pk, actor)
     face.refresh_from_db()
     return face
+
+
+def _index_path(profile: str, build_id: int) -> Path:
+    directory = settings.INDEX_DIR / profile
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"build-{build_id}.index"
+
+
+def index_build(
+    *,
+    profile: str | None = None,
+    params: IndexParams | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IndexBuild:
+    """Build the index of a profile from stored embeddings and make it the active one.
+
+    Streams faces in batches; the file is written under a temporary name and renamed, and the
+    row that names the active build switches in one transaction, so a crash at any point
+    leaves the previous index serving.
+    """
+    name = profile or settings.STASHSENSE_PROFILE
+    params = params or IndexParams()
+    faces = Face.objects.filter(profile=name, status=FaceStatus.ACTIVE)
+    total = faces.count()
+    max_face_id = faces.order_by("-pk").values_list("pk", flat=True).first() or 0
+    previous = IndexBuild.objects.filter(profile=name, active=True).first()
+    build = IndexBuild.objects.create(
+        profile=name,
+        path="",
+        params=asdict(params),
+        calibration=previous.calibration if previous else {},
+    )
+    build.path = str(_index_path(name, build.pk))
+    build.save(update_fields=["path"])
+    sample = faces.values_list("embedding", flat=True).first()
+    dim = len(bytes(sample)) // 4 if sample is not None else _profile_dim(name)
+
+    def report(done: int) -> None:
+        IndexBuild.objects.filter(pk=build.pk).update(progress=done / total if total else 1.0)
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        batches = _bounded(iter_face_vectors(profile=name), max_face_id)
+        stats = build_from_batches(
+            build.path, dim, _profile_metric(name), batches, params=params, progress=report
+        )
+    except Exception as error:
+        IndexBuild.objects.filter(pk=build.pk).update(
+            status=BuildStatus.FAILED, error=str(error)[:2000]
+        )
+        logger.exception("Index build %s failed", build.pk)
+        raise
+    with transaction.atomic():
+        IndexBuild.objects.filter(profile=name, active=True).update(active=False)
+        IndexBuild.objects.filter(pk=build.pk).update(
+            status=BuildStatus.DONE,
+            active=True,
+            faces=stats.vectors,
+            performers=faces.filter(pk__lte=max_face_id).values("performer").distinct().count(),
+            max_face_id=max_face_id,
+            progress=1.0,
+            built_at=timezone.now(),
+            params={
+                **asdict(params),
+                "kind": stats.kind,
+                "dim": dim,
+                "seconds": round(stats.seconds, 3),
+            },
+        )
+    _remove_old_index_files(name)
+    build.refresh_from_db()
+    logger.info(
+        "Index build %s: %d faces in %.1f s (%s)",
+        build.pk,
+        stats.vectors,
+        stats.seconds,
+        stats.kind,
+    )
+    return build
+
+
+def _bounded(
+    batches: Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]], max_face_id: int
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """Stop at the face that was newest when the build started; later ones join as a delta."""
+    for labels, vectors in batches:
+        keep = labels <= max_face_id
+        if keep.any():
+            yield labels[keep], vectors[keep]
+        if not keep.all():
+            return
+
+
+def _remove_old_index_files(profile: str, keep: int = 2) -> None:
+    stale = IndexBuild.objects.filter(profile=profile, active=False).order_by("-started_at")[keep:]
+    for build in stale:
+        Path(build.path).unlink(missing_ok=True)
+
+
+def _profile_metric(profile: str) -> Metric:
+    return profile_for(profile).metric
+
+
+def _profile_dim(profile: str) -> int:
+    return profile_for(profile).dim
+
+
+@transaction.atomic
+def index_calibration_set(*, profile: str, calibration: dict[str, Any]) -> IndexBuild:
+    """Store a fitted calibration with the active index of a profile."""
+    build = IndexBuild.objects.select_for_update().filter(profile=profile, active=True).first()
+    if build is None:
+        raise ApplicationError(
+            f"No active index for profile {profile!r}: run build_index first.", code="no_index"
+        )
+    build.calibration = calibration
+    build.save(update_fields=["calibration"])
+    return build
+
+
+# --- gallery photos -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoOutcome:
+    """What adding one gallery photo did."""
+
+    image: SourceImage | None
+    faces: list[Face]
+    duplicate: bool = False
+    skipped_reason: str = ""
+
+
+def _primary_face(analyzed: list[AnalyzedFace], width: int, height: int) -> AnalyzedFace | None:
+    index = primary_face_index([face.detection for face in analyzed], width, height)
+    return analyzed[index] if index is not None else None
+
+
+def face_create(
+    *,
+    performer: Performer,
+    analyzed: AnalyzedFace,
+    profile: str,
+    origin: str,
+    image: SourceImage | None = None,
+) -> Face:
+    quality = analyzed.quality
+    return Face.objects.create(
+        performer=performer,
+        image=image,
+        profile=profile,
+        origin=origin,
+        box=analyzed.detection.box_xywh(),
+        landmarks=[list(point) for point in analyzed.detection.landmarks],
+        det_score=analyzed.detection.score,
+        quality=quality.overall,
+        quality_passed=quality.passed,
+        quality_details=quality.as_dict(),
+        embedding=np.asarray(analyzed.embedding, dtype=np.float32).tobytes(),
+        crop=analyzed.crop_jpeg,
+    )
+
+
+def gallery_photo_add(
+    *,
+    performer: Performer,
+    data: bytes,
+    url: str = "",
+    origin: str = FaceOrigin.ENROLL,
+    source: Source | None = None,
+    profile: str | None = None,
+) -> PhotoOutcome:
+    """Detect the performer's face in a photo and add it to their gallery.
+
+    The photo is checked by content (decoded, size and pixel limits), de-duplicated by its
+    sha256 per performer, and only its primary face (large and central) is kept: gallery
+    photos are portraits, and other people in them are not the performer. Faces that fail
+    the quality gates are not stored.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    existing = SourceImage.objects.filter(performer=performer, sha256=digest).first()
+    if existing is not None:
+        return PhotoOutcome(image=existing, faces=[], duplicate=True)
+    try:
+        image = decode_image(data, max_pixels=settings.STASHSENSE_MAX_IMAGE_PIXELS)
+    except ImageError as error:
+        return PhotoOutcome(image=None, faces=[], skipped_reason=str(error))
+    engine = profile_for(profile)
+    height, width = image.shape[:2]
+    primary = _primary_face(engine.analyze(image), width, height)
+    with transaction.atomic():
+        row, created = SourceImage.objects.get_or_create(
+            performer=performer,
+            sha256=digest,
+            defaults={"url": url[:1000], "source": source, "width": width, "height": height},
+        )
+        if not created:
+            return PhotoOutcome(image=row, faces=[], duplicate=True)
+        if primary is None:
+            return PhotoOutcome(image=row, faces=[], skipped_reason="no face found")
+        if not primary.quality.passed:
+            return PhotoOutcome(
+                image=row,
+                faces=[],
+                skipped_reason="face below quality gates: " + ", ".join(primary.quality.reasons),
+            )
+        face = face_create(
+            performer=performer, analyzed=primary, profile=engine.name, origin=origin, image=row
+        )
+        SourceImage.objects.filter(pk=row.pk).update(face_count=1)
+    return PhotoOutcome(image=row, faces=[face])
+
+
+def index_update(*, profile: str | None = None) -> IndexBuild | None:
+    """Bring the active index file up to date without a rebuild (the one index writer).
+
+    Appends faces added since the build, drops faces removed since, then writes the file
+    atomically and records the new high-water mark. Servers pick the new file up by itself;
+    until then they add the same faces from the database on their own.
+    """
+    name = profile or settings.STASHSENSE_PROFILE
+    build = IndexBuild.objects.filter(profile=name, active=True).first()
+    if build is None:
+        return None
+    index = load_index(build.path)
+    added, max_face_id = 0, build.max_face_id
+    for labels, vectors in iter_face_vectors(profile=name, after_id=build.max_face_id):
+        index.add(labels, vectors)
+        added += len(labels)
+        max_face_id = int(labels[-1])
+    removed_ids = list(
+        Face.objects.filter(profile=name, pk__lte=build.max_face_id)
+        .exclude(status=FaceStatus.ACTIVE)
+        .filter(removed_at__gte=build.built_at or build.started_at)
+        .values_list("pk", flat=True)
+    )
+    removed = index.remove(np.asarray(removed_ids, dtype=np.int64)) if removed_ids else 0
+    if not added and not removed:
+        return build
+    index.save(build.path)
+    IndexBuild.objects.filter(pk=build.pk).update(
+        faces=len(index),
+        max_face_id=max_face_id,
+        performers=Face.objects.filter(profile=name, status=FaceStatus.ACTIVE)
+        .values("performer")
+        .distinct()
+        .count(),
+        built_at=timezone.now(),
+    )
+    logger.info("Index %s updated: %d added, %d removed", build.pk, added, removed)
+    build.refresh_from_db()
+    return build
+
+
+def performer_enroll(
+    *, identity: str, photos: list[Path], profile: str | None = None
+) -> tuple[Performer, list[PhotoOutcome]]:
+    """A performer named after a labelled folder, with the faces of its photos (idempotent)."""
+    name = display_name(identity)
+    performer = Performer.objects.filter(name=name).order_by(
+        "created_at"
+    ).first() or performer_create(name=name)
+    outcomes = [
+        gallery_photo_add(
+            performer=performer,
+            data=path.read_bytes(),
+            url=str(path),
+            origin=FaceOrigin.ENROLL,
+            profile=profile,
+        )
+        for path in photos
+    ]
+    return performer, outcomes

@@ -96,7 +96,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test.sqlite3")})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -123,6 +122,10 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 SYNC_INTERVAL_MINUTES = read_int("STASHSENSE_SYNC_INTERVAL_MINUTES", default=24 * 60)
+CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
+    "task": "scraping.sync_due_sources",
+    "schedule": SYNC_INTERVAL_MINUTES * 60.0,
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -209,3 +212,6 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
+STASHSENSE_INFERENCE_QUEUE_SECONDS = read_int("STASHSENSE_INFERENCE_QUEUE_SECONDS", default=30)
+STASHSENSE_MAX_FACES = read_int("STASHSENSE_MAX_FACES", default=20, minimum=1)
+STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1)

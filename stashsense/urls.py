@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from stashsense.views import HealthView
@@ -7,6 +8,7 @@ from stashsense.views import HealthView
 api_v1: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view(), name="health"),
     path("", include("performers.api.urls")),
+    path("", include("recognition.api.urls")),
 ]
 
 urlpatterns = [
@@ -14,6 +16,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("dashboard/", include("curation.urls")),
+    path("", RedirectView.as_view(pattern_name="curation:queue"), name="home"),
 ]
 
 handler404 = "stashsense.exceptions.handler404"

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from recognition.api import views
+
+urlpatterns = [
+    path("identify", views.IdentifyView.as_view(), name="identify"),
+    path("identify/scene", views.IdentifySceneView.as_view(), name="identify-scene"),
+]

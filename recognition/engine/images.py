@@ -1,0 +1,64 @@
+"""Turn untrusted image bytes into a BGR array, refusing what would hurt the server."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from recognition.engine.errors import ImageError
+from recognition.engine.types import ImageBGR
+
+MIN_SIDE = 16
+DEFAULT_MAX_PIXELS = 40_000_000
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageBGR:
+    """Decode JPEG/PNG/WebP/... bytes to an upright BGR uint8 array.
+
+    The pixel count is read from the header before any pixel is decoded, so a small file
+    that expands to gigabytes (a decompression bomb) is refused cheaply.
+    Raises ImageError with code not_an_image, too_large, too_small or truncated.
+    """
+    if not data:
+        raise ImageError("not_an_image", "the upload is empty")
+    with warnings.catch_warnings():
+        # Our own limit decides; PIL's bomb warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = _open_lazily(data)
+        try:
+            _check_dimensions(image.width, image.height, max_pixels)
+            try:
+                image.load()
+            except (OSError, SyntaxError, ValueError) as error:
+                raise ImageError(
+                    "truncated", f"the image data is incomplete or corrupt ({error})"
+                ) from error
+            upright = ImageOps.exif_transpose(image) or image
+            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8)
+        finally:
+            image.close()
+    return np.ascontiguousarray(rgb[:, :, ::-1])
+
+
+def _open_lazily(data: bytes) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise ImageError("too_large", f"the image has too many pixels ({error})") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageError("not_an_image", "the upload is not a supported image") from error
+
+
+def _check_dimensions(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise ImageError(
+            "too_large", f"the image has {width}x{height} pixels, more than {max_pixels}"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(
+            "too_small", f"the image is {width}x{height}; each side needs {MIN_SIDE} px or more"
+        )

@@ -1,0 +1,187 @@
+"""The searchable gallery of one profile inside this process.
+
+The active index file is loaded once (at start-up or first use) and swapped atomically when a
+newer build becomes active; faces added since the build are appended from the database on the
+next search, and removed faces are filtered out when neighbours are mapped to performers, so
+every curation decision shows in results at once without re-indexing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from django.conf import settings
+
+from recognition.choices import FaceStatus
+from recognition.index import ExactIndex, FaceIndex, IndexFileError, load_index
+from recognition.models import Face, IndexBuild
+from stashsense.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+DELTA_BATCH = 2000
+
+
+class NoIndexError(ApplicationError):
+    def __init__(self, profile: str) -> None:
+        super().__init__(
+            f"No face index for profile {profile!r} yet: run `manage.py build_index`.",
+            code="no_index",
+            status_code=503,
+            headers={"Retry-After": "60"},
+        )
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A gallery face near a probe, already mapped to its performer."""
+
+    face_id: int
+    performer_id: str
+    distance: float
+    quality: float
+
+
+def iter_face_vectors(
+    *, profile: str, after_id: int = 0, batch_size: int = DELTA_BATCH
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """Active faces of a profile as (labels, vectors) batches, in id order, streaming."""
+    last = after_id
+    while True:
+        rows = list(
+            Face.objects.filter(profile=profile, status=FaceStatus.ACTIVE, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "embedding")[:batch_size]
+        )
+        if not rows:
+            return
+        labels = np.fromiter((pk for pk, _ in rows), dtype=np.int64, count=len(rows))
+        vectors = np.stack([np.frombuffer(bytes(blob), dtype=np.float32) for _, blob in rows])
+        yield labels, vectors
+        last = int(labels[-1])
+
+
+class Gallery:
+    """One profile's index plus the faces added since it was built."""
+
+    def __init__(self, profile: str) -> None:
+        self.profile = profile
+        self._lock = threading.Lock()
+        self._index: FaceIndex | ExactIndex | None = None
+        self._build_id: int | None = None
+        self._build_version: tuple[int, str] | None = None
+        self._max_face_id = 0
+        self._loading: threading.Thread | None = None
+
+    @property
+    def build_id(self) -> int | None:
+        return self._build_id
+
+    def _load(self, build: IndexBuild) -> None:
+        try:
+            index = load_index(Path(build.path))
+        except IndexFileError as error:
+            logger.error("Cannot load index build %s: %s", build.pk, error)
+            return
+        max_face_id = build.max_face_id
+        for labels, vectors in iter_face_vectors(profile=self.profile, after_id=max_face_id):
+            index.add(labels, vectors)
+            max_face_id = int(labels[-1])
+        with self._lock:
+            self._index, self._build_id, self._max_face_id = index, build.pk, max_face_id
+            self._build_version = _version(build)
+        logger.info("Loaded index build %s (%d faces)", build.pk, len(index))
+
+    def _load_in_background(self, build: IndexBuild) -> None:
+        if self._loading is not None and self._loading.is_alive():
+            return
+        self._loading = threading.Thread(
+            target=self._load, args=(build,), daemon=True, name="index-loader"
+        )
+        self._loading.start()
+
+    def refresh(self) -> None:
+        """Follow the active build and append faces added since; cheap when nothing changed."""
+        build = IndexBuild.objects.filter(profile=self.profile, active=True).first()
+        if build is None:
+            raise NoIndexError(self.profile)
+        if _version(build) != self._build_version:
+            if self._index is None:
+                self._load(build)  # nothing to serve yet: the first request waits
+            else:
+                self._load_in_background(build)  # keep serving the old index meanwhile
+        if self._index is None:
+            raise NoIndexError(self.profile)
+        self._append_new_faces()
+
+    def _append_new_faces(self) -> None:
+        with self._lock:
+            assert self._index is not None
+            for labels, vectors in iter_face_vectors(
+                profile=self.profile, after_id=self._max_face_id
+            ):
+                fresh = np.array(
+                    [label not in self._index for label in labels.tolist()], dtype=bool
+                )
+                if fresh.any():
+                    self._index.add(labels[fresh], vectors[fresh])
+                self._max_face_id = int(labels[-1])
+
+    def search(self, vectors: npt.NDArray[np.float32], k: int) -> list[list[Neighbour]]:
+        """The k nearest active gallery faces of each probe, mapped to performers."""
+        self.refresh()
+        assert self._index is not None
+        if len(vectors) == 0:
+            return []
+        with self._lock:
+            # Ask for more than k: removed faces are dropped below, and they stay in the file
+            # until the next build.
+            labels, distances = self._index.query(vectors, min(len(self._index), k * 2 + 4))
+        wanted = {int(label) for label in labels.ravel() if label >= 0}
+        faces = {
+            pk: (str(performer_id), quality)
+            for pk, performer_id, quality in Face.objects.filter(
+                pk__in=wanted, status=FaceStatus.ACTIVE
+            ).values_list("pk", "performer_id", "quality")
+        }
+        results = []
+        for row_labels, row_distances in zip(labels, distances, strict=True):
+            row = [
+                Neighbour(
+                    int(label), faces[int(label)][0], float(distance), float(faces[int(label)][1])
+                )
+                for label, distance in zip(row_labels, row_distances, strict=True)
+                if int(label) in faces
+            ]
+            results.append(row[:k])
+        return results
+
+    def size(self) -> int:
+        return len(self._index) if self._index is not None else 0
+
+
+def _version(build: IndexBuild) -> tuple[int, str]:
+    return build.pk, build.built_at.isoformat() if build.built_at else ""
+
+
+_galleries: dict[str, Gallery] = {}
+_galleries_lock = threading.Lock()
+
+
+def gallery_for(profile: str | None = None) -> Gallery:
+    name = profile or settings.STASHSENSE_PROFILE
+    with _galleries_lock:
+        if name not in _galleries:
+            _galleries[name] = Gallery(name)
+        return _galleries[name]
+
+
+def galleries_reset() -> None:
+    """Forget every loaded gallery (tests; after an import replaced the database)."""
+    with _galleries_lock:
+        _galleries.clear()
