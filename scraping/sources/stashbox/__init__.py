@@ -1,0 +1,27 @@
+"""stash-box endpoints (StashDB, FansDB, PMVStash, JAVStash): GraphQL client and typed records."""
+
+from scraping.sources.stashbox.client import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    ImageDownload,
+    StashBoxClient,
+)
+from scraping.sources.stashbox.performer import (
+    BodyModification,
+    PerformerPage,
+    StashBoxDataError,
+    StashBoxImage,
+    StashBoxPerformer,
+    StashBoxUrl,
+)
+
+__all__ = [
+    "DEFAULT_REQUESTS_PER_MINUTE",
+    "BodyModification",
+    "ImageDownload",
+    "PerformerPage",
+    "StashBoxClient",
+    "StashBoxDataError",
+    "StashBoxImage",
+    "StashBoxPerformer",
+    "StashBoxUrl",
+]
