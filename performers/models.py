@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from performers.choices import BodyModificationKind, Gender, SourceKind
+from performers.names import normalize_name
 
 FUZZY_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -62,6 +64,7 @@ class Performer(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255, db_index=True)
+    normalized_name = models.CharField(max_length=255, db_index=True, editable=False, default="")
     disambiguation = models.CharField(max_length=255, blank=True)
     gender = models.CharField(max_length=20, choices=Gender.choices, blank=True)
     country = models.CharField(max_length=100, blank=True)
@@ -82,6 +85,14 @@ class Performer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.disambiguation})" if self.disambiguation else self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Kept with the row so name lookups use an index instead of scanning every name.
+        self.normalized_name = normalize_name(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "normalized_name"}
+        super().save(*args, **kwargs)
 
 
 class StashId(models.Model):

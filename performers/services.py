@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from performers.choices import SourceKind
 from performers.external_urls import parse_external_url
 from performers.models import MergeRecord, Performer, PerformerAlias, PerformerUrl, Source, StashId
 from performers.names import normalize_name
@@ -64,8 +66,14 @@ def performer_alias_add(*, performer: Performer, name: str) -> PerformerAlias | 
     return alias
 
 
+def stashbox_hosts() -> frozenset[str]:
+    """Hosts of the configured stash-box sources, whose performer pages are cross-links."""
+    urls = Source.objects.filter(kind=SourceKind.STASHBOX).values_list("url", flat=True)
+    return frozenset(host for host in (urlsplit(url).hostname for url in urls) if host)
+
+
 def performer_url_add(*, performer: Performer, url: str) -> PerformerUrl:
-    profile = parse_external_url(url)
+    profile = parse_external_url(url, stashbox_hosts=stashbox_hosts())
     row, _ = PerformerUrl.objects.get_or_create(
         performer=performer,
         url=url.strip(),

@@ -69,7 +69,7 @@ def test_admin_search_finds_performers_by_stash_id(admin_client_logged_in: Clien
 
 
 def test_admin_never_shows_a_source_api_key(admin_client_logged_in: Client) -> None:
-    source = SourceFactory(api_key="very-secret-token")
+    source = SourceFactory.create(api_key="very-secret-token")
     page = admin_client_logged_in.get(reverse("admin:performers_source_change", args=[source.pk]))
     assert page.status_code == 200
     assert b"very-secret-token" not in page.content
@@ -80,7 +80,7 @@ def test_admin_never_shows_a_source_api_key(admin_client_logged_in: Client) -> N
 def test_admin_keeps_the_api_key_when_the_field_is_left_empty(
     admin_client_logged_in: Client,
 ) -> None:
-    source = SourceFactory(api_key="very-secret-token")
+    source = SourceFactory.create(api_key="very-secret-token")
     response = admin_client_logged_in.post(
         reverse("admin:performers_source_change", args=[source.pk]),
         {

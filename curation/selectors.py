@@ -1,0 +1,267 @@
+"""Reads for curation: galleries as vectors, the review queue, jobs and quality figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Floor
+from django.utils import timezone
+
+from curation.choices import ReviewKind, ReviewStatus
+from curation.galleries import Vectors
+from curation.models import ReviewItem
+from performers.models import Performer, Source, StashId
+from recognition.choices import FaceStatus
+from recognition.models import Face, IndexBuild
+from scraping.models import SyncRun
+
+GALLERY_LIMIT = 32
+
+
+def claim_timeout() -> timedelta:
+    """How long a claim holds before another reviewer may take the item over."""
+    return timedelta(minutes=getattr(settings, "CURATION_CLAIM_MINUTES", 15))
+
+
+# --- galleries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """A performer's active faces of one profile, best quality first."""
+
+    face_ids: list[int]
+    vectors: Vectors
+
+    def __len__(self) -> int:
+        return len(self.face_ids)
+
+
+def performer_gallery(
+    *,
+    performer_id: Any,
+    profile: str,
+    limit: int = GALLERY_LIMIT,
+    exclude_face_id: int | None = None,
+) -> Gallery:
+    faces = Face.objects.filter(
+        performer_id=performer_id, profile=profile, status=FaceStatus.ACTIVE
+    )
+    if exclude_face_id is not None:
+        faces = faces.exclude(pk=exclude_face_id)
+    rows = [
+        (pk, bytes(blob))
+        for pk, blob in faces.order_by("-quality", "pk").values_list("pk", "embedding")[:limit]
+    ]
+    if not rows:
+        return Gallery([], np.zeros((0, 0), dtype=np.float32))
+    dim = max(len(blob) for _, blob in rows) // 4
+    usable = [(pk, blob) for pk, blob in rows if len(blob) == dim * 4]
+    vectors = np.frombuffer(b"".join(blob for _, blob in usable), dtype=np.float32)
+    return Gallery([pk for pk, _ in usable], vectors.reshape(len(usable), dim))
+
+
+def face_performers(*, face_ids: list[int], profile: str) -> dict[int, Any]:
+    """face id → performer id, for active faces of the profile only."""
+    return dict(
+        Face.objects.filter(pk__in=face_ids, profile=profile, status=FaceStatus.ACTIVE).values_list(
+            "pk", "performer_id"
+        )
+    )
+
+
+def performer_active_faces(*, performer: Performer, limit: int = 12) -> QuerySet[Face]:
+    return Face.objects.filter(performer=performer, status=FaceStatus.ACTIVE).order_by(
+        "-quality", "pk"
+    )[:limit]
+
+
+def performer_with_links(*, performer_id: Any) -> Performer | None:
+    return (
+        Performer.objects.prefetch_related("stash_ids", "aliases", "urls")
+        .filter(pk=performer_id)
+        .first()
+    )
+
+
+# --- the review queue ----------------------------------------------------------------------
+
+
+def _available_to(user: AbstractBaseUser, now: datetime) -> Q:
+    """Items this user may claim or decide now: open, skipped, theirs, or claimed too long ago."""
+    return (
+        Q(status__in=[ReviewStatus.OPEN, ReviewStatus.SKIPPED])
+        | Q(status=ReviewStatus.CLAIMED, claimed_by=user)
+        | Q(status=ReviewStatus.CLAIMED, claimed_at__lt=now - claim_timeout())
+    )
+
+
+def available_to(*, user: AbstractBaseUser) -> Q:
+    return _available_to(user, timezone.now())
+
+
+def review_queue(
+    *,
+    kind: str = "",
+    source: Source | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    statuses: list[str] | None = None,
+) -> QuerySet[ReviewItem]:
+    """Review items, most likely first. By default the undecided ones (open and claimed)."""
+    items = ReviewItem.objects.select_related(
+        "performer_a", "performer_b", "face__performer", "claimed_by", "decided_by"
+    ).filter(status__in=statuses or [ReviewStatus.OPEN, ReviewStatus.CLAIMED])
+    if kind:
+        items = items.filter(kind=kind)
+    if source is not None:
+        on_source = StashId.objects.filter(Q(source=source) | Q(endpoint=source.url)).values(
+            "performer_id"
+        )
+        items = items.filter(
+            Q(performer_a__in=on_source)
+            | Q(performer_b__in=on_source)
+            | Q(face__performer__in=on_source)
+        )
+    if min_score is not None:
+        items = items.filter(score__gte=min_score)
+    if max_score is not None:
+        items = items.filter(score__lte=max_score)
+    # A duplicate whose performer was merged away elsewhere has nothing left to decide.
+    stale = Q(kind=ReviewKind.DUPLICATE) & (
+        Q(performer_a__isnull=True) | Q(performer_b__isnull=True)
+    )
+    undecided = {ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED}
+    if set(statuses or [ReviewStatus.OPEN]) <= undecided:
+        items = items.exclude(stale)
+    return items.order_by("-score", "pk")
+
+
+def review_next_open(
+    *, queue: QuerySet[ReviewItem], user: AbstractBaseUser, after: ReviewItem | None = None
+) -> ReviewItem | None:
+    """The first item of the queue this user can take now (skipped ones stay behind)."""
+    items = queue.filter(available_to(user=user)).exclude(status=ReviewStatus.SKIPPED)
+    if after is not None:
+        items = items.exclude(pk=after.pk)
+    return items.first()
+
+
+def review_neighbours(
+    *, queue: QuerySet[ReviewItem], item: ReviewItem
+) -> tuple[ReviewItem | None, ReviewItem | None]:
+    """The items just before and after `item` in queue order (score down, then id)."""
+    before = (
+        queue.filter(Q(score__gt=item.score) | Q(score=item.score, pk__lt=item.pk))
+        .order_by("score", "-pk")
+        .first()
+    )
+    after = (
+        queue.filter(Q(score__lt=item.score) | Q(score=item.score, pk__gt=item.pk))
+        .order_by("-score", "pk")
+        .first()
+    )
+    return before, after
+
+
+def review_counts_by_kind() -> dict[str, int]:
+    """Undecided items per kind, every kind present."""
+    counts = dict(
+        review_queue()
+        .order_by()
+        .values_list("kind")
+        .annotate(count=Count("pk"))
+        .values_list("kind", "count")
+    )
+    return {kind: counts.get(kind, 0) for kind in ReviewKind.values}
+
+
+def review_item_detail(*, pk: int) -> ReviewItem | None:
+    return (
+        ReviewItem.objects.select_related(
+            "performer_a", "performer_b", "face__performer", "claimed_by", "decided_by"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def recent_sync_runs(*, limit: int = 20) -> QuerySet[SyncRun]:
+    return SyncRun.objects.select_related("source").order_by("-created_at")[:limit]
+
+
+def recent_index_builds(*, limit: int = 10) -> QuerySet[IndexBuild]:
+    return IndexBuild.objects.order_by("-started_at")[:limit]
+
+
+# --- quality -------------------------------------------------------------------------------
+
+
+def histogram_counts(values: QuerySet[Any], field: str, *, bins: int = 10) -> list[int]:
+    """Counts of `field` (0..1) in `bins` equal bins, computed by the database."""
+    counts = [0] * bins
+    rows = (
+        values.order_by()
+        .annotate(bucket=Floor(F(field) * bins))
+        .values_list("bucket")
+        .annotate(count=Count("pk"))
+        .values_list("bucket", "count")
+    )
+    for bucket, count in rows:
+        counts[min(bins - 1, max(0, int(bucket or 0)))] += count
+    return counts
+
+
+def review_score_histograms(*, bins: int = 10) -> dict[str, list[int]]:
+    return {
+        kind: histogram_counts(ReviewItem.objects.filter(kind=kind), "score", bins=bins)
+        for kind in ReviewKind.values
+    }
+
+
+def face_quality_histogram(*, bins: int = 10) -> list[int]:
+    return histogram_counts(Face.objects.filter(status=FaceStatus.ACTIVE), "quality", bins=bins)
+
+
+def performers_by_face_count() -> dict[str, int]:
+    """How many performers have 0, 1, 2-4 and 5+ active faces."""
+    active_faces = (
+        Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
+        .order_by()
+        .values("performer")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    performers = Performer.objects.annotate(
+        active_faces=Coalesce(Subquery(active_faces, output_field=IntegerField()), 0)
+    )
+    totals = performers.aggregate(
+        none=Count("pk", filter=Q(active_faces=0)),
+        one=Count("pk", filter=Q(active_faces=1)),
+        few=Count("pk", filter=Q(active_faces__gte=2, active_faces__lte=4)),
+        many=Count("pk", filter=Q(active_faces__gte=5)),
+    )
+    return {"0": totals["none"], "1": totals["one"], "2-4": totals["few"], "5+": totals["many"]}
+
+
+# --- batch resolution ------------------------------------------------------------------------
+
+
+def performers_to_resolve(*, source: Source | None = None) -> QuerySet[Performer, Any]:
+    """Ids of the performers a batch resolution visits, oldest first (they become targets)."""
+    performers = Performer.objects.all()
+    if source is not None:
+        on_source = StashId.objects.filter(Q(source=source) | Q(endpoint=source.url)).values(
+            "performer_id"
+        )
+        performers = performers.filter(pk__in=on_source)
+    return performers.order_by("created_at", "pk").values_list("pk", flat=True)

@@ -1,0 +1,89 @@
+// Stash Sense curation dashboard: keyboard shortcuts on review items, live job progress.
+(function () {
+  "use strict";
+
+  function typing(event) {
+    var target = event.target;
+    var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+    return tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable);
+  }
+
+  // a = accept, r = reject, s = skip (the form's buttons carry data-key); j / k = next / previous.
+  function reviewShortcuts() {
+    var head = document.querySelector("[data-next-url]");
+    if (!head) return;
+    var submitted = false;
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || typing(event) || submitted) return;
+      var key = event.key.toLowerCase();
+      var button = document.querySelector('form.decision button[data-key="' + key + '"]');
+      if (button) {
+        event.preventDefault();
+        submitted = true; // one decision per page: a held key must not post twice
+        var form = button.form;
+        if (form.requestSubmit) form.requestSubmit(button); else button.click();
+        return;
+      }
+      var url = key === "j" ? head.dataset.nextUrl : key === "k" ? head.dataset.previousUrl : "";
+      if (url) {
+        event.preventDefault();
+        window.location.assign(url);
+      }
+    });
+  }
+
+  function percent(value) {
+    return Math.round(100 * (value || 0)) + "%";
+  }
+
+  function updateRow(row, job) {
+    row.querySelectorAll("[data-field]").forEach(function (cell) {
+      var field = cell.dataset.field;
+      if (field === "progress") {
+        cell.value = job.progress || 0;
+        cell.textContent = percent(job.progress);
+      } else if (field === "progress_text") {
+        cell.textContent = percent(job.progress);
+      } else if (field === "active") {
+        cell.textContent = job.active ? "yes" : "no";
+      } else if (field in job) {
+        var text = job[field] === null || job[field] === undefined ? "" : String(job[field]);
+        cell.textContent = text.length > 200 ? text.slice(0, 199) + "…" : text;
+      }
+      if (field === "status_label") cell.className = "status status-" + job.status;
+    });
+  }
+
+  // Polls the dashboard's JSON feed (session cookie) and updates the rows in place; a job
+  // that is not on the page yet reloads it.
+  function pollJobs() {
+    var root = document.querySelector("[data-poll-url]");
+    if (!root) return;
+    var url = root.dataset.pollUrl;
+    var seconds = parseFloat(root.dataset.pollSeconds || "3");
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          var missing = false;
+          ["sync_runs", "index_builds"].forEach(function (section) {
+            (data[section] || []).forEach(function (job) {
+              var row = root.querySelector('[data-job="' + job.id + '"]');
+              if (row) updateRow(row, job); else missing = true;
+            });
+          });
+          root.dataset.polled = String(Number(root.dataset.polled || "0") + 1);
+          if (missing) window.location.reload();
+        })
+        .catch(function () { /* the next tick tries again */ })
+        .finally(function () { window.setTimeout(tick, seconds * 1000); });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    reviewShortcuts();
+    pollJobs();
+  });
+})();

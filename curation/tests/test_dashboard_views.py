@@ -1,0 +1,230 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from curation.choices import ReviewStatus
+from curation.models import ReviewItem
+from curation.tests.factories import (
+    DuplicateItemFactory,
+    FaceFactory,
+    LowConfidenceItemFactory,
+    SuspiciousFaceItemFactory,
+    duplicate_item,
+    suspicious_face_item,
+)
+from performers.models import Performer
+from performers.services import StashIdInput, performer_create
+from performers.tests.factories import STASHDB, SourceFactory
+from recognition.choices import BuildStatus, FaceStatus
+from recognition.models import IndexBuild
+from scraping.choices import RunStatus
+from scraping.models import SyncRun
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def curator(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("curator", password="pw", is_staff=True)
+
+
+@pytest.fixture
+def client_in(curator: Any) -> Client:
+    client = Client()
+    client.force_login(curator)
+    return client
+
+
+def test_pages_need_a_staff_login() -> None:
+    response = Client().get(reverse("curation:queue"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_jobs_feed_answers_json_403_without_a_session() -> None:
+    response = Client().get(reverse("curation:jobs_feed"))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_root_redirects_to_the_dashboard(client_in: Client) -> None:
+    response = client_in.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("curation:queue")
+
+
+def test_queue_sorts_by_score_counts_kinds_and_filters(client_in: Client) -> None:
+    low = DuplicateItemFactory.create(score=0.3, summary="low one")
+    high = DuplicateItemFactory.create(score=0.9, summary="high one")
+    SuspiciousFaceItemFactory.create(score=0.5, summary="face one")
+    DuplicateItemFactory.create(score=0.95, summary="done one", status=ReviewStatus.REJECTED)
+
+    page = client_in.get(reverse("curation:queue")).content.decode()
+    assert page.index("high one") < page.index("face one") < page.index("low one")
+    assert "done one" not in page
+    assert 'data-kind="duplicate">Possible duplicate identity <strong>2</strong>' in page
+
+    only_faces = client_in.get(reverse("curation:queue"), {"kind": "suspicious_face"})
+    assert b"face one" in only_faces.content and b"high one" not in only_faces.content
+    scored = client_in.get(reverse("curation:queue"), {"min_score": "0.6"})
+    assert b"high one" in scored.content and b"low one" not in scored.content
+    assert f"/items/{high.pk}/?min_score=0.6".encode() in scored.content
+    assert low.pk
+
+
+def test_queue_filters_by_source(client_in: Client) -> None:
+    source = SourceFactory.create(name="stashdb", url=STASHDB)
+    on_source = performer_create(name="On StashDB", stash_ids=[StashIdInput(STASHDB, "x1")])
+    DuplicateItemFactory.create(performer_a=on_source, summary="from stashdb")
+    DuplicateItemFactory.create(summary="from elsewhere")
+
+    page = client_in.get(reverse("curation:queue"), {"source": source.name}).content
+    assert b"from stashdb" in page and b"from elsewhere" not in page
+
+
+def test_item_page_shows_both_sides_and_claims_the_item(client_in: Client, curator: Any) -> None:
+    a = performer_create(
+        name="Anna Example",
+        aliases=["Annie"],
+        urls=["https://twitter.com/anna"],
+        stash_ids=[StashIdInput(STASHDB, "uuid-a")],
+    )
+    item = DuplicateItemFactory.create(performer_a=a)
+    face = FaceFactory.create(performer=a)
+
+    page = client_in.get(reverse("curation:item", args=[item.pk])).content.decode()
+
+    assert "Anna Example" in page and "Annie" in page and "https://twitter.com/anna" in page
+    assert 'href="https://stashdb.org/performers/uuid-a"' in page
+    assert reverse("curation:face_crop", args=[face.pk]) in page
+    assert 'data-key="a"' in page and "csrfmiddlewaretoken" in page
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.CLAIMED and item.claimed_by == curator
+
+
+def test_item_claimed_by_someone_else_shows_no_buttons(
+    client_in: Client, django_user_model: Any
+) -> None:
+    other = django_user_model.objects.create_user("other", is_staff=True)
+    item = DuplicateItemFactory.create(status=ReviewStatus.CLAIMED, claimed_by=other)
+    from django.utils import timezone
+
+    ReviewItem.objects.filter(pk=item.pk).update(claimed_at=timezone.now())
+    page = client_in.get(reverse("curation:item", args=[item.pk])).content.decode()
+    assert "other is reviewing this item" in page and 'data-key="a"' not in page
+
+
+def test_accepting_goes_straight_on_to_the_next_open_item(client_in: Client) -> None:
+    first, _, merged = duplicate_item(score=0.9)
+    second = DuplicateItemFactory.create(score=0.8)
+
+    response = client_in.post(
+        reverse("curation:decide", args=[first.pk]), {"decision": "accept", "filters": ""}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("curation:item", args=[second.pk])
+    assert not Performer.objects.filter(pk=merged.pk).exists()
+    follow = client_in.get(response["Location"])
+    assert b"Merged into" in follow.content
+
+
+def test_deciding_the_last_item_returns_to_the_queue_with_filters(client_in: Client) -> None:
+    item = DuplicateItemFactory.create()
+    response = client_in.post(
+        reverse("curation:decide", args=[item.pk]),
+        {"decision": "reject", "filters": "kind=duplicate"},
+    )
+    assert response["Location"] == reverse("curation:queue") + "?kind=duplicate"
+    assert ReviewItem.objects.get().status == ReviewStatus.REJECTED
+
+
+def test_deciding_twice_shows_an_error_instead_of_applying_again(client_in: Client) -> None:
+    item = DuplicateItemFactory.create()
+    client_in.post(reverse("curation:decide", args=[item.pk]), {"decision": "accept"})
+    response = client_in.post(
+        reverse("curation:decide", args=[item.pk]), {"decision": "accept"}, follow=True
+    )
+    assert b"already accepted" in response.content
+
+
+def test_removing_a_suspicious_face_from_the_dashboard(client_in: Client) -> None:
+    item, face = suspicious_face_item()
+    page = client_in.get(reverse("curation:item", args=[item.pk]))
+    assert b"Remove from gallery" in page.content and b"Keep" in page.content
+
+    client_in.post(reverse("curation:decide", args=[item.pk]), {"decision": "accept"})
+
+    face.refresh_from_db()
+    assert face.status == FaceStatus.REMOVED
+
+
+def test_low_confidence_item_shows_only_inline_thumbnails(client_in: Client) -> None:
+    item = LowConfidenceItemFactory.create(
+        payload={
+            "scene_id": "9",
+            "person": 1,
+            "thumbnail": "https://evil.example/track.gif",
+            "candidates": [{"performer_id": "p1", "name": "Candidate One", "confidence": 0.4}],
+        }
+    )
+    page = client_in.get(reverse("curation:item", args=[item.pk])).content.decode()
+    assert "Candidate One" in page and "evil.example" not in page
+
+
+def test_face_crop_is_served_to_staff_only(client_in: Client) -> None:
+    face = FaceFactory.create()
+    response = client_in.get(reverse("curation:face_crop", args=[face.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert response.content[:2] == b"\xff\xd8"
+    assert Client().get(reverse("curation:face_crop", args=[face.pk])).status_code == 302
+
+
+def test_jobs_page_and_feed_show_progress_and_errors(client_in: Client) -> None:
+    source = SourceFactory.create(name="stashdb")
+    SyncRun.objects.create(
+        source=source,
+        status=RunStatus.RUNNING,
+        total=200,
+        performers_new=50,
+        last_error="HTTP 502 from upstream",
+    )
+    IndexBuild.objects.create(
+        profile="scrfd-dlib",
+        path="/tmp/x",
+        progress=0.25,
+        error="disk full",
+        status=BuildStatus.FAILED,
+    )
+
+    page = client_in.get(reverse("curation:jobs")).content.decode()
+    assert "HTTP 502 from upstream" in page and "disk full" in page
+    assert 'value="0.25"' in page
+
+    feed = client_in.get(reverse("curation:jobs_feed")).json()
+    assert feed["sync_runs"][0]["progress"] == 0.25 and feed["sync_runs"][0]["source"] == "stashdb"
+    assert feed["index_builds"][0]["last_error"] == "disk full"
+
+
+def test_quality_page_draws_histograms_and_face_count_buckets(client_in: Client) -> None:
+    lonely = performer_create(name="One Face")
+    FaceFactory.create(performer=lonely, quality=0.15)
+    busy = performer_create(name="Many Faces")
+    for _ in range(5):
+        FaceFactory.create(performer=busy, quality=0.95)
+    FaceFactory.create(performer=busy, quality=0.5, status=FaceStatus.REMOVED)
+    performer_create(name="No Face")
+    DuplicateItemFactory.create(score=0.72)
+
+    response = client_in.get(reverse("curation:quality"))
+    page = response.content.decode()
+
+    assert response.status_code == 200 and page.count("<svg") >= 5
+    buckets = response.context["by_faces"]
+    # DuplicateItemFactory made two performers without faces.
+    assert buckets == {"0": 3, "1": 1, "2-4": 0, "5+": 1}
+    quality = response.context["quality_chart"]
+    assert [bar.count for bar in quality.bars] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 5]
