@@ -22,6 +22,7 @@ from performers.models import Performer
 from recognition.clustering import FaceMatch, VotingParams, scene_persons
 from recognition.engine.errors import ImageError
 from recognition.engine.images import decode_image
+from recognition.engine.tiles import analyze_tiles
 from recognition.engine.types import AnalyzedFace, ImageBGR
 from recognition.gallery import Gallery, gallery_for
 from recognition.models import IndexBuild
@@ -31,6 +32,7 @@ from recognition.scoring import Calibrator, IdentityMatch, default_calibrator, r
 from stashsense.errors import ApplicationError
 
 NEIGHBOURS = 20
+# A single small frame is enlarged to the detector canvas before detection.
 TILE_UPSCALE = 640
 # Faces in sprite tiles are all small and soft by the gallery's standards, so in a scene the
 # quality gates only rank faces against each other; a face under MIN_SCENE_FACE pixels carries
@@ -213,11 +215,9 @@ def identify_frames(
     context = _context(engine.name)
     faces: list[AnalyzedFace] = []
     frame_of: list[SceneFrame] = []
-    for frame in frames:
-        upscale = TILE_UPSCALE if max(frame.image.shape[:2]) < TILE_UPSCALE else None
-        for face in engine.analyze(
-            frame.image, upscale_to=upscale, max_faces=settings.STASHSENSE_MAX_FACES
-        ):
+    per_tile = analyze_tiles(engine, [frame.image for frame in frames], min_size=MIN_SCENE_FACE)
+    for frame, found in zip(frames, per_tile, strict=True):
+        for face in found[: settings.STASHSENSE_MAX_FACES]:
             faces.append(face)
             frame_of.append(frame)
     timer.lap("detect_embed")

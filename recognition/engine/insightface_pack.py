@@ -103,7 +103,7 @@ class InsightfacePackProfile(Profile):
             for detection in detections
         ]
 
-    def embed_chips(self, chips: list[ImageBGR]) -> Embeddings:
+    def embed_chips(self, chips: list[ImageBGR], *, augment: bool = True) -> Embeddings:
         if not chips:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._batch_fixed_to_one:

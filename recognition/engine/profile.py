@@ -54,8 +54,12 @@ class Profile(ABC):
         """One aligned BGR face chip per detection, in the embedder's expected geometry."""
 
     @abstractmethod
-    def embed_chips(self, chips: list[ImageBGR]) -> Embeddings:
-        """Embeddings (n, dim) float32 of chips made by `align`."""
+    def embed_chips(self, chips: list[ImageBGR], *, augment: bool = True) -> Embeddings:
+        """Embeddings (n, dim) float32 of chips made by `align`.
+
+        `augment=False` skips test-time augmentation (mirror averaging) where a profile has
+        it: half the time, slightly noisier vectors. Scenes use it; gallery faces never do.
+        """
 
     def embed(self, image_bgr: ImageBGR, detections: list[Detection]) -> Embeddings:
         """One embedding row per detection, shape (n, dim), float32."""

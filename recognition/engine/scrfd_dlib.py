@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from recognition.engine.detector import ScrfdDetector
+from recognition.engine.dlib_pool import DescriptorPool
 from recognition.engine.errors import ModelMissingError
 from recognition.engine.fetch import (
     dlib_model_paths,
@@ -21,6 +22,8 @@ from recognition.engine.providers import choose_providers
 from recognition.engine.types import Detection, Embeddings, ImageBGR, Metric
 
 CHIP_SIZE = 150
+# Below this many chips the round trip to the pool costs more than it saves.
+POOL_MIN_BATCH = 6
 CHIP_PADDING = 0.25
 
 
@@ -43,6 +46,7 @@ class ScrfdDlibProfile(Profile):
         threads: int,
         providers: list[str] | None = None,
         flip_average: bool = True,
+        embed_processes: int = 0,
     ) -> None:
         import dlib
 
@@ -68,6 +72,9 @@ class ScrfdDlibProfile(Profile):
         self._recogniser = dlib.face_recognition_model_v1(str(recogniser_path))
         # dlib's network keeps per-call scratch buffers: one caller at a time.
         self._dlib_lock = threading.Lock()
+        self._pool = (
+            DescriptorPool(recogniser_path, embed_processes) if embed_processes > 1 else None
+        )
         self._hashes: dict[str, str] | None = None
 
     @property
@@ -110,16 +117,20 @@ class ScrfdDlibProfile(Profile):
         chips = dlib.get_face_chips(image_bgr, shapes, size=CHIP_SIZE, padding=CHIP_PADDING)
         return [np.ascontiguousarray(chip, dtype=np.uint8) for chip in chips]
 
-    def embed_chips(self, chips: list[ImageBGR]) -> Embeddings:
+    def embed_chips(self, chips: list[ImageBGR], *, augment: bool = True) -> Embeddings:
         if not chips:
             return np.zeros((0, self.dim), dtype=np.float32)
+        flip = self.flip_average and augment
         batch = [np.ascontiguousarray(cv2.cvtColor(chip, cv2.COLOR_BGR2RGB)) for chip in chips]
-        if self.flip_average:
+        if flip:
             batch += [np.ascontiguousarray(chip[:, ::-1]) for chip in batch]
-        with self._dlib_lock:
-            descriptors = np.asarray(self._recogniser.compute_face_descriptor(batch))
+        if self._pool is not None and len(batch) >= POOL_MIN_BATCH:
+            descriptors = self._pool.compute(batch)
+        else:
+            with self._dlib_lock:
+                descriptors = np.asarray(self._recogniser.compute_face_descriptor(batch))
         descriptors = descriptors.astype(np.float32).reshape(len(batch), self.dim)
-        if self.flip_average:
+        if flip:
             count = len(chips)
             descriptors = (descriptors[:count] + descriptors[count:]) / 2.0
         return np.ascontiguousarray(descriptors, dtype=np.float32)
