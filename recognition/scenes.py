@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
+
+from recognition.engine.errors import ImageError
+from recognition.engine.images import decode_image as engine_decode_image
 
 Image = npt.NDArray[np.uint8]
 # What callers hand in: cv2 and numpy arrays are typed loosely; tiles keep their dtype.
@@ -178,12 +180,9 @@ def frames_from_images(images: Sequence[bytes | AnyImage]) -> list[SceneFrame]:
 
 
 def decode_image(data: bytes, *, what: str = "image") -> Image:
-    """Decode JPEG/PNG/WebP bytes to BGR, refusing empty, corrupt or oversized images."""
-    if not data:
-        raise SceneInputError(f"{what} is empty")
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SceneInputError(f"{what} is not a readable image")
-    if image.shape[0] * image.shape[1] > MAX_IMAGE_PIXELS:
-        raise SceneInputError(f"{what} is too large ({image.shape[1]}x{image.shape[0]})")
-    return np.asarray(image, dtype=np.uint8)
+    """Decode image bytes to BGR with the engine's checks (pixel count read from the header
+    before decoding, so a decompression bomb is refused unopened)."""
+    try:
+        return engine_decode_image(data, max_pixels=MAX_IMAGE_PIXELS)
+    except ImageError as error:
+        raise SceneInputError(f"{what}: {error}") from error

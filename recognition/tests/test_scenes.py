@@ -121,7 +121,7 @@ def test_frames_from_images_decodes_bytes_and_refuses_garbage() -> None:
 
     assert [frame.index for frame in frames] == [0, 1]
     assert frames[0].image.shape == (20, 30, 3)
-    with pytest.raises(SceneInputError, match="frame 1 is not a readable image"):
+    with pytest.raises(SceneInputError, match="frame 1: the upload is not a supported image"):
         frames_from_images([encoded, b"not an image"])
     with pytest.raises(SceneInputError, match="no frames"):
         frames_from_images([])
