@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test install install-dev models migrate serve worker beat lint typecheck pytest js-test bench clean
+.PHONY: run test install install-dev models migrate serve worker beat lint typecheck pytest js-test bench clean fault-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: install models migrate
 	@echo "Stash Sense is starting on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "First time? In another terminal: $(BIN)/python manage.py createsuperuser"
 	@echo "Then create an API key in the admin (API keys) or set STASHSENSE_API_KEY."
-	STASHSENSE_EMBED_PROCESSES=$${STASHSENSE_EMBED_PROCESSES:-2} $(BIN)/gunicorn stashsense.wsgi:application --bind $(HOST):$(PORT) --workers 1 --threads 8 \
+	OPENBLAS_NUM_THREADS=1 STASHSENSE_EMBED_PROCESSES=$${STASHSENSE_EMBED_PROCESSES:-2} $(BIN)/gunicorn stashsense.wsgi:application --bind $(HOST):$(PORT) --workers 1 --threads 8 \
 		--timeout 300 --access-logfile - --forwarded-allow-ips 127.0.0.1
 
 worker: install
@@ -55,6 +55,10 @@ typecheck:
 pytest:
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## make fault-test: only the fault and abuse tests (gunicorn, Celery workers, kills, fuzzing)
+fault-test: install-dev models
+	$(BIN)/pytest stashsense/tests/fault -rs -s
 
 js-test:
 	@if command -v node >/dev/null; then node --test plugin/tests/; else echo "node not found: plugin JS tests skipped"; fi

@@ -117,8 +117,12 @@ def vote_person(
     known_performers: Collection[Hashable] = (),
     params: VotingParams = VotingParams(),
 ) -> list[PersonMatch]:
-    """Combine the candidates of one person's faces into ranked matches for the person."""
-    weights = {face: max(0.0, float(qualities[face])) for face in face_indices}
+    """Combine the candidates of one person's faces into ranked matches for the person.
+
+    `candidates[face]` and `qualities[face]` are indexed by face position in the scene;
+    qualities are in [0, 1] (1: a sharp, frontal, large face) and weigh each face's say.
+    """
+    weights = {face: min(1.0, max(0.0, float(qualities[face]))) for face in face_indices}
     total = sum(weights.values())
     if total <= 0.0:
         return []

@@ -29,21 +29,29 @@ FloatMatrix = npt.NDArray[np.float32]
 LabelArray = npt.NDArray[np.int64]
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
-# Defaults chosen from `manage.py bench_index` on this project's 2-core dev machine with the
-# synthetic gallery of recognition/benchmarks.py (dlib-like 128-d l2 spread, 1-10 faces per
-# identity). Single query, 1 thread, identity agreement = top hit's identity equals exact's:
-#   100k x 128 l2: exact scan p50 1.9 ms; HNSW M=16 ef=64 p50 0.19 ms, agreement 99.9 %.
-#   1M x 128 l2:   exact scan p50 19 ms;  HNSW M=16 ef=64 p50 0.40 ms, agreement 99.7 %;
-#                  ef=128 p50 0.66 ms, agreement 99.9 %.
-#   E4M3 storage: same agreement, ~0.3x memory, ~1.5x slower queries and builds.
-# See the report in recognition/benchmarks.py for the full table and commands.
-DEFAULT_M = 16
+# Defaults measured with `manage.py bench_index` (recognition/benchmarks.py: synthetic gallery
+# fitted to dlib's descriptors, 1-10 faces per identity, 1000 probes = new photos of gallery
+# people) on the 2-vCPU dev machine, busy with other work. "agreement" = the identity of the
+# top hit equals exact search's; latency = one query, one thread, p50.
+#   100k x 128 l2   exact 1.8 ms (64-face batch 30 ms)
+#                   M=16 ef=256: 99.1 % 0.49 ms | M=24 ef=256: 99.4 % 0.80 ms
+#                   M=32 ef=128: 99.8 % 0.53 ms | M=32 ef=256: 99.9 % 0.89 ms
+#                   M=48 ef=96:  99.8 % 0.53 ms (no better than M=32 at equal time)
+#   1M x 128 l2     exact 18.6 ms (64-face batch 470 ms); M=32 build 520-670 vectors/s,
+#                   +910 MB RSS, 788 MB file, load 0.5-3.5 s
+#                   M=32 ef=256: 98.8 % 1.8 ms | ef=320: 99.1 % 2.2 ms | ef=384: 99.6 % 2.9 ms
+#                   | ef=512: 99.9 % 3.5 ms
+#   100k x 512 cos  exact 6.0 ms; M=16 ef=256: 96.9 % 1.6 ms; M=32 ef=256: 99.6 % 3.5 ms
+#   1M x 512 cos    exact 118 ms (64-face batch 3.4 s)
+#   E4M3 (100k x 128, M=16 ef=256): agreement 98.3 % vs 99.1 % for float32, 2x slower queries
+#   and builds, file 0.42x. Float16 exact scans: 100-1000x slower than float32 in numpy.
+DEFAULT_M = 32
 DEFAULT_EF_CONSTRUCTION = 200
-DEFAULT_EF_SEARCH = 128
+DEFAULT_EF_SEARCH = 320
 DEFAULT_STORAGE: Storage = "float32"
-# Below this many faces an exact scan is both exact and fast enough (about 2 ms per query at
-# 100k x 128), and it builds instantly; above it HNSW wins by 10x or more.
-DEFAULT_EXACT_BELOW = 50_000
+# Up to here an exact scan answers in about 2 ms (128-d) or 6 ms (512-d, where HNSW needs
+# 3.5 ms for 99.6 %), is always right, and builds instantly.
+DEFAULT_EXACT_BELOW = 100_000
 
 _VOYAGER_SPACES: dict[str, voyager.Space] = {
     "l2": voyager.Space.Euclidean,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -40,11 +41,18 @@ class Command(BaseCommand):
         parser.add_argument("--M", type=int, default=DEFAULT_M)
         parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
         parser.add_argument(
-            "--ef", default=f"64,{DEFAULT_EF_SEARCH},256", help="search depths, comma-separated"
+            "--ef",
+            default=f"128,256,{DEFAULT_EF_SEARCH},512",
+            help="search depths, comma-separated",
         )
         parser.add_argument("--storage", choices=["float32", "e4m3"], default="float32")
         parser.add_argument("--exact", action="store_true", help="measure exact search only")
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--index-file",
+            type=Path,
+            help="save the built HNSW index here, or load it if the file exists",
+        )
         parser.add_argument(
             "--distances", action="store_true", help="also print the generator's pair distances"
         )
@@ -67,6 +75,7 @@ class Command(BaseCommand):
             ef_search=_ef_list(options["ef"]),
             storage=options["storage"],
             hnsw=not options["exact"],
+            index_file=options["index_file"],
         )
         for record in run_index_benchmark(bench):
             self._print(record)
