@@ -64,3 +64,13 @@ def secret_key(data_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def read_float(name: str, default: float) -> float:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"Environment variable {name} is malformed: expected a number, got {raw!r}") from error

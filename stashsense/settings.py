@@ -7,7 +7,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from stashsense.environment import env, read_bool, read_int, read_url, secret_key
+from stashsense.environment import env, read_bool, read_float, read_int, read_url, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.str("STASHSENSE_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
@@ -119,7 +119,11 @@ CELERY_TASK_ROUTES = {
     "scraping.*": {"queue": "scraping"},
     "recognition.*": {"queue": "recognition"},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# With Redis, a task whose worker died is delivered again once it has been unacknowledged this
+# long; it must exceed the longest task (a full index build), or a running task runs twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": read_int("CELERY_VISIBILITY_TIMEOUT", default=3600, minimum=1)
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 SYNC_INTERVAL_MINUTES = read_int("STASHSENSE_SYNC_INTERVAL_MINUTES", default=24 * 60)
 CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
@@ -219,3 +223,9 @@ STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1
 # The web server wants 2 on a 2-core machine (`make run` sets it); Celery workers, which are
 # already one process per core, want 0.
 STASHSENSE_EMBED_PROCESSES = read_int("STASHSENSE_EMBED_PROCESSES", default=0)
+# The address Stash (the plugin) reaches this service at; `stash_plugin` writes it into the plugin.
+STASHSENSE_PUBLIC_URL = read_url("STASHSENSE_PUBLIC_URL", ("http", "https"))
+# Faces the user confirms in Stash join the performer's gallery when the gallery itself was
+# at least this confident; below it they go to the curation queue instead.
+STASHSENSE_FEEDBACK_ADD_FACES = read_bool("STASHSENSE_FEEDBACK_ADD_FACES", default=True)
+STASHSENSE_FEEDBACK_MIN_CONFIDENCE = read_float("STASHSENSE_FEEDBACK_MIN_CONFIDENCE", default=0.5)

@@ -1,0 +1,214 @@
+"""Sync benchmarks against the local fake stash-box (no rate limit); `manage.py bench_sync`.
+
+- `faces`: performers with photos are listed first with their photo work deferred, then W
+  worker processes drain the run's items side by side (download, decode, detect, embed,
+  store, outlier check, identity resolution). Models load before the clock starts; the
+  number is faces embedded per second of wall time.
+- `memory`: a full sync of many generated performers without photos, in a child process
+  whose resident memory is sampled as it goes. Listing and upserts stream page by page, so
+  the curve must stay flat.
+
+Everything is written to a throwaway database (a SQLite file, or a Postgres database of its
+own next to the configured one), never to the configured database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+
+from performers.choices import SourceKind
+from performers.models import Source
+from scraping.models import SyncRun
+from scraping.services import sync_items_drain, sync_run_create, sync_run_execute
+
+FACES = Path(settings.BASE_DIR).parent / "shared" / "faces"
+UNLIMITED_RPM = 100_000_000
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh, migrated database for the length of the block; the configured one is untouched."""
+    connection = connections["default"]
+    old_name = connection.settings_dict["NAME"]
+    test = connection.settings_dict.setdefault("TEST", {})
+    folder = None
+    if connection.vendor == "sqlite":
+        folder = tempfile.mkdtemp(prefix="bench-sync-")
+        test["NAME"] = os.path.join(folder, "bench.sqlite3")
+    else:
+        test["NAME"] = f"stashsense_bench_{os.getpid()}"
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield name
+    finally:
+        connections.close_all()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _source(endpoint: str, api_key: str) -> Source:
+    return Source.objects.create(
+        name="bench",
+        kind=SourceKind.STASHBOX,
+        url=endpoint,
+        api_key=api_key,
+        requests_per_minute=UNLIMITED_RPM,
+    )
+
+
+def _photo_sets(performers: int, per_performer: int) -> list[list[Path]]:
+    """Distinct photos per performer (no photo in two galleries: no false duplicates)."""
+    files = sorted(
+        path
+        for path in FACES.glob("*/*")
+        if path.suffix.lower() in (".jpg", ".jpeg", ".png") and not path.parent.name.startswith("_")
+    )
+    usable = min(performers, len(files) // per_performer)
+    return [files[n * per_performer : (n + 1) * per_performer] for n in range(usable)]
+
+
+def bench_faces(
+    *, performers: int, photos_each: int, workers: int, ort_threads: int
+) -> dict[str, Any]:
+    from scraping.tests.fakes import FakeStashBox
+
+    photo_sets = _photo_sets(performers, photos_each)
+    with FakeStashBox() as box:
+        for number, photos in enumerate(photo_sets):
+            box.add_performer(f"Bench {number:03d}", images=photos)
+        source = _source(box.endpoint, box.api_key)
+        run = sync_run_create(source=source, full=True, max_photos=photos_each)
+        listed = time.monotonic()
+        run = sync_run_execute(run=run, dispatch="defer")
+        listing_seconds = time.monotonic() - listed
+        connections.close_all()  # children open their own
+        context = multiprocessing.get_context("fork")
+        ready = context.Barrier(workers + 1)
+        results = context.Queue()
+        processes = [
+            context.Process(target=_drain, args=(run.pk, ort_threads, ready, results))
+            for _ in range(workers)
+        ]
+        for process in processes:
+            process.start()
+        ready.wait(timeout=300)
+        started = time.monotonic()
+        drained = [results.get(timeout=3600) for _ in processes]
+        seconds = max(finished for _, _, finished, _ in drained) - started
+        for process in processes:
+            process.join(timeout=60)
+    run.refresh_from_db()
+    faces = sum(faces for _, faces, _, _ in drained)
+    cpu_per_face = sum(cpu for _, _, _, cpu in drained) / faces if faces else None
+    cores = min(workers, os.cpu_count() or 1)
+    return {
+        "bench": "faces",
+        "workers": workers,
+        "ort_threads_per_worker": ort_threads,
+        "cpus": os.cpu_count(),
+        "performers": len(photo_sets),
+        "photos": sum(photos for photos, _, _, _ in drained),
+        "faces": faces,
+        "run_status": run.status,
+        "listing_seconds": round(listing_seconds, 2),
+        "seconds": round(seconds, 2),
+        "faces_per_second": round(faces / seconds, 2) if seconds else None,
+        # CPU time the workers spent per face, and what that allows with idle cores (the
+        # wall-clock rate above also pays for whatever else the machine is running).
+        "cpu_seconds_per_face": round(cpu_per_face, 3) if cpu_per_face else None,
+        "faces_per_second_on_idle_cores": round(cores / cpu_per_face, 2) if cpu_per_face else None,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _drain(run_id: int, ort_threads: int, ready: Barrier, results: Any) -> None:
+    """A worker process: load the models, wait for the others, drain the run's items."""
+    from recognition.engine.images import decode_image
+    from recognition.profiles import profile_for
+
+    settings.STASHSENSE_ORT_THREADS = ort_threads
+    engine = profile_for()
+    warm_up = next(FACES.glob("*/*.jpg"))
+    engine.analyze(decode_image(warm_up.read_bytes(), max_pixels=40_000_000))
+    ready.wait(timeout=300)
+    cpu = time.process_time()
+    photos, faces = sync_items_drain(run=SyncRun.objects.get(pk=run_id))
+    results.put((photos, faces, time.monotonic(), time.process_time() - cpu))
+    connections.close_all()
+
+
+def bench_memory(*, performers: int, page_size: int, samples: int = 10) -> dict[str, Any]:
+    from scraping.tests.fakes import FakeStashBox
+
+    with FakeStashBox() as box:
+        box.add_generated_performers(performers, name_prefix="Generated")
+        source = _source(box.endpoint, box.api_key)
+        run = sync_run_create(source=source, full=True, images=False, page_size=page_size)
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        results = context.Queue()
+        every = max(1, performers // samples)
+        child = context.Process(target=_sync_sampling_memory, args=(run.pk, every, results))
+        child.start()
+        measured = results.get(timeout=6 * 3600)
+        child.join(timeout=60)
+    run.refresh_from_db()
+    curve = measured["rss_mib"]
+    return {
+        "bench": "memory",
+        "performers": performers,
+        "page_size": page_size,
+        "run_status": run.status,
+        "performers_new": run.performers_new,
+        "seconds": measured["seconds"],
+        "performers_per_second": round(performers / measured["seconds"], 1),
+        "rss_mib_at": curve,
+        "rss_growth_mib_first_to_last_sample": round(curve[-1][1] - curve[0][1], 1),
+        # After the first tenth (imports, connections, caches warmed): the steady state.
+        "rss_growth_mib_after_first_tenth": round(
+            curve[-1][1] - curve[min(1, len(curve) - 1)][1], 1
+        ),
+        "peak_rss_mib": measured["peak_rss_mib"],
+    }
+
+
+def _sync_sampling_memory(run_id: int, every: int, results: Any) -> None:
+    run = SyncRun.objects.get(pk=run_id)
+    curve: list[tuple[int, float]] = [(0, _rss_mib())]
+
+    def sample(done: int, total: int) -> None:
+        if done % every == 0:
+            curve.append((done, _rss_mib()))
+
+    started = time.monotonic()
+    sync_run_execute(run=run, progress=sample)
+    results.put(
+        {
+            "seconds": round(time.monotonic() - started, 1),
+            "rss_mib": curve,
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    )
+    connections.close_all()
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
