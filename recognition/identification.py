@@ -75,7 +75,7 @@ class Context:
     performers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _context(profile: str) -> Context:
+def gallery_context(profile: str) -> Context:
     metric = profile_for(profile).metric
     gallery = gallery_for(profile)
     gallery.refresh()
@@ -98,7 +98,7 @@ def decode_or_400(data: bytes, what: str = "image") -> ImageBGR:
         ) from error
 
 
-def _match_faces(
+def match_faces(
     context: Context, faces: Sequence[AnalyzedFace], *, top_k: int, threshold: float | None
 ) -> list[list[IdentityMatch]]:
     if not faces:
@@ -158,7 +158,7 @@ def identify_image(
     """Every face in an image with its ranked, calibrated candidates."""
     timer = Timer()
     engine = profile_for(profile)
-    context = _context(engine.name)
+    context = gallery_context(engine.name)
     image = decode_or_400(data)
     timer.lap("decode")
     faces = engine.analyze(image, max_faces=settings.STASHSENSE_MAX_FACES)
@@ -167,7 +167,7 @@ def identify_image(
     ranked = dict(
         zip(
             (id(f) for f in usable),
-            _match_faces(context, usable, top_k=top_k, threshold=threshold),
+            match_faces(context, usable, top_k=top_k, threshold=threshold),
             strict=True,
         )
     )
@@ -212,7 +212,7 @@ def identify_frames(
     """Faces of all frames → persons (clustered) → ranked performers per person."""
     timer = timer or Timer()
     engine = profile_for(profile)
-    context = _context(engine.name)
+    context = gallery_context(engine.name)
     faces: list[AnalyzedFace] = []
     frame_of: list[SceneFrame] = []
     per_tile = analyze_tiles(engine, [frame.image for frame in frames], min_size=MIN_SCENE_FACE)
@@ -221,7 +221,7 @@ def identify_frames(
             faces.append(face)
             frame_of.append(frame)
     timer.lap("detect_embed")
-    per_face = _match_faces(context, faces, top_k=10, threshold=0.0)
+    per_face = match_faces(context, faces, top_k=10, threshold=0.0)
     timer.lap("search")
     known = _known_keys(known_performer_ids)
     persons = scene_persons(

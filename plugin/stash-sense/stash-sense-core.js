@@ -266,6 +266,32 @@
     return stamps.sort((a, b) => a.start - b.start);
   }
 
+  /** Where the person's face is in each frame ({index, box}), for the feedback request. */
+  function faceFramesView(frames) {
+    const isCount = (value) => Number.isInteger(value) && value >= 0;
+    return (Array.isArray(frames) ? frames : [])
+      .filter((frame) => frame && isCount(frame.index))
+      .map((frame) => {
+        const box = frame.box || {};
+        const valid = ["x", "y", "w", "h"].every((key) => isCount(box[key])) && box.w > 0 && box.h > 0;
+        return valid
+          ? { index: frame.index, box: { x: box.x, y: box.y, w: box.w, h: box.h } }
+          : { index: frame.index };
+      });
+  }
+
+  /** What the service needs to find the person's face again: the face crop and where it was. */
+  function feedbackEvidence(person) {
+    const evidence = {};
+    if (person && typeof person.thumbnail === "string" && person.thumbnail.startsWith("data:image/")) {
+      evidence.thumbnail = person.thumbnail;
+    }
+    if (person && Array.isArray(person.faceFrames) && person.faceFrames.length) {
+      evidence.frames = person.faceFrames;
+    }
+    return evidence;
+  }
+
   /**
    * What the results panel shows for one identify/scene response. Pure data: every string in
    * it is rendered as text, every URL has been checked (http(s) or inline image only).
@@ -289,6 +315,7 @@
           thumbnail: safeImageSrc(person.thumbnail),
           firstFrameIndex: stamps.length ? stamps[0].index : null,
           timestamps: stamps.slice(0, MAX_TIMESTAMPS_SHOWN),
+          faceFrames: faceFramesView(person.frames),
           moreTimestamps: Math.max(0, stamps.length - MAX_TIMESTAMPS_SHOWN),
           candidates: ranked.map((match) => candidateView(match, cast)),
           hiddenCandidates: (Array.isArray(person.matches) ? person.matches.length : 0) - ranked.length,
@@ -329,6 +356,10 @@
     return input;
   }
 
+  function serviceHeaders(settings) {
+    return { Accept: "application/json", Authorization: `Api-Key ${settings.apiKey}` };
+  }
+
   function serviceRequest(settings, path, body) {
     return {
       url: `${settings.serviceUrl}${path}`,
@@ -346,22 +377,57 @@
     };
   }
 
-  /** POST /api/v1/identify/scene for a Stash scene, telling the service who is already cast. */
+  function suggestionsPath(sceneId) {
+    return `/api/v1/scenes/${encodeURIComponent(String(sceneId))}/suggestions`;
+  }
+
+  /** GET what the service stored for a scene (a library scan, an earlier run); 404 if nothing. */
+  function storedSuggestionsRequest(settings, sceneId) {
+    return {
+      url: `${settings.serviceUrl}${suggestionsPath(sceneId)}`,
+      init: { method: "GET", mode: "cors", credentials: "omit", headers: serviceHeaders(settings) },
+    };
+  }
+
+  /**
+   * POST /api/v1/scenes/<id>/suggestions: the service identifies the Stash scene now (from its
+   * sprite) and stores the result, telling it who is already cast.
+   */
   function identifyRequest(settings, sceneId, knownStashIds) {
-    return serviceRequest(settings, "/api/v1/identify/scene", {
+    return serviceRequest(settings, suggestionsPath(sceneId), {
       stash_scene_id: String(sceneId),
       known_performer_ids: cleanStashIds(knownStashIds),
     });
   }
 
+  /** The identification inside a stored-suggestions body (or a bare identify/scene body). */
+  function suggestionResult(body) {
+    return body && typeof body.result === "object" && body.result !== null ? body.result : body || {};
+  }
+
+  /** "Saved result from 2024-05-01 14:03 (library scan)." for a stored-suggestions body. */
+  function savedLabel(body) {
+    const when = new Date(body && body.updated_at);
+    const pad = (n) => String(n).padStart(2, "0");
+    const date = Number.isNaN(when.getTime())
+      ? "earlier"
+      : `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} ` +
+        `${pad(when.getHours())}:${pad(when.getMinutes())}`;
+    const origin = body && body.origin === "scan" ? "library scan" : "an earlier identification";
+    return `Saved result from ${date} (${origin}).`;
+  }
+
   /** POST /api/v1/feedback: "confirm" when added to the scene, "reject" for "Not this person". */
   function feedbackRequest(settings, feedback) {
-    return serviceRequest(settings, "/api/v1/feedback", {
+    const body = {
       stash_scene_id: String(feedback.sceneId),
       person: feedback.person,
       performer_id: feedback.performerId,
       decision: feedback.decision,
-    });
+    };
+    if (feedback.thumbnail) body.thumbnail = feedback.thumbnail;
+    if (feedback.frames && feedback.frames.length) body.frames = feedback.frames;
+    return serviceRequest(settings, "/api/v1/feedback", body);
   }
 
   /** A sentence for the user from a failed call to the service (status 0: no answer at all). */
@@ -433,6 +499,7 @@
         person: request.person,
         performerId: request.candidate.performerId,
         decision: "confirm",
+        ...(request.evidence || {}),
       });
     } catch (error) {
       feedbackError = error instanceof Error ? error.message : String(error);
@@ -460,11 +527,15 @@
     formatTimestamp,
     rankMatches,
     resultsView,
+    feedbackEvidence,
     castStashIds,
     stashGraphqlBody,
     addPerformersVariables,
     performerCreateInput,
+    storedSuggestionsRequest,
     identifyRequest,
+    suggestionResult,
+    savedLabel,
     feedbackRequest,
     serviceErrorMessage,
     stashGraphqlData,

@@ -201,7 +201,7 @@
     return h("p", { className: "ss-summary" }, text);
   }
 
-  /** The whole panel for a state {phase, progress, error, view, candidates, sprite}. */
+  /** The whole panel for a state {phase, progress, error, view, saved, candidates, sprite}. */
   function renderPanel(h, state, actions) {
     const loading = state.phase === "loading";
     const showResults = state.view && !loading;
@@ -217,9 +217,9 @@
             type: "button",
             className: "btn btn-primary ss-identify",
             disabled: loading,
-            onClick: actions.identify,
+            onClick: state.view ? actions.rerun : actions.identify,
           },
-          state.view ? "Identify again" : "Identify performers",
+          state.view ? "Re-run" : "Identify performers",
         ),
         loading
           ? h(
@@ -231,6 +231,7 @@
           : null,
       ),
       state.error ? h("div", { className: "alert alert-danger ss-error", role: "alert" }, state.error) : null,
+      showResults && state.saved ? h("p", { className: "ss-saved ss-muted" }, state.saved) : null,
       showResults ? renderSummary(h, state.view) : null,
       showResults
         ? h(
@@ -271,8 +272,11 @@
       return data;
     }
 
-    /** Sends a core-built request to the service; resolves to its JSON body or throws a sentence. */
-    async function callService(request, serviceUrl, timeoutMs) {
+    /**
+     * Sends a core-built request to the service; resolves to its JSON body or throws a sentence.
+     * With `missingIsNull`, a 404 resolves to null (nothing stored, or an older service).
+     */
+    async function callService(request, serviceUrl, timeoutMs, missingIsNull) {
       const controller = new win.AbortController();
       const timer = win.setTimeout(() => controller.abort(), timeoutMs);
       try {
@@ -286,6 +290,7 @@
           throw new Error(core.serviceErrorMessage(0, null, serviceUrl));
         }
         const body = readJson(await response.text());
+        if (missingIsNull && response.status === 404) return null;
         if (!response.ok) throw new Error(core.serviceErrorMessage(response.status, body, serviceUrl));
         return body;
       } finally {
@@ -345,6 +350,7 @@
     progress: "",
     error: null,
     view: null,
+    saved: null,
     candidates: {},
     sprite: null,
   });
@@ -411,7 +417,8 @@
         }
       }
 
-      async function identify() {
+      /** Shows what the service stored for the scene, else (or when `rerun`) identifies it now. */
+      async function identify(rerun) {
         const run = (live.current.run += 1);
         const started = Date.now();
         const say = (progress) => update({ phase: "loading", progress, error: null }, run);
@@ -425,20 +432,29 @@
           const scene = (await io.gql("FindSceneForIdentify", { id: props.sceneId })).findScene;
           if (!scene) throw new Error(`Stash has no scene ${props.sceneId}.`);
           Object.assign(live.current, { settings, scene });
-          const waiting = () =>
-            say(`Stash Sense is looking for faces… ${Math.round((Date.now() - started) / 1000)} s`);
-          waiting();
-          ticker = win.setInterval(waiting, 1000);
           const cast = core.castStashIds(scene);
-          const request = core.identifyRequest(settings, props.sceneId, cast);
-          const response = await io.callService(request, settings.serviceUrl, core.IDENTIFY_TIMEOUT_MS);
-          win.clearInterval(ticker);
-          ticker = null;
-          const view = core.resultsView(response || {}, {
+          let body = null;
+          if (!rerun) {
+            say("Looking for saved results…");
+            const stored = core.storedSuggestionsRequest(settings, props.sceneId);
+            body = await io.callService(stored, settings.serviceUrl, FEEDBACK_TIMEOUT_MS, true);
+          }
+          const saved = body ? core.savedLabel(body) : null;
+          if (!body) {
+            const waiting = () =>
+              say(`Stash Sense is looking for faces… ${Math.round((Date.now() - started) / 1000)} s`);
+            waiting();
+            ticker = win.setInterval(waiting, 1000);
+            const request = core.identifyRequest(settings, props.sceneId, cast);
+            body = await io.callService(request, settings.serviceUrl, core.IDENTIFY_TIMEOUT_MS);
+            win.clearInterval(ticker);
+            ticker = null;
+          }
+          const view = core.resultsView(core.suggestionResult(body), {
             minConfidence: settings.minConfidence,
             castStashIds: cast,
           });
-          update({ phase: "done", progress: "", view, candidates: {}, sprite: null }, run);
+          update({ phase: "done", progress: "", view, saved, candidates: {}, sprite: null }, run);
           if (view.persons.some((person) => !person.thumbnail)) {
             io.spriteCues(scene).then((sprite) => update({ sprite }, run), () => undefined);
           }
@@ -466,6 +482,7 @@
               person: person.person,
               candidate,
               create,
+              evidence: core.feedbackEvidence(person),
               localPerformer: (state.candidates[key] || {}).localPerformer || null,
             },
           );
@@ -498,6 +515,7 @@
             person: person.person,
             performerId: candidate.performerId,
             decision: "reject",
+            ...core.feedbackEvidence(person),
           });
           updateCandidate(key, { status: "rejected" });
         } catch (error) {
@@ -509,7 +527,8 @@
         if (!io.seek(seconds)) update({ error: "The video player is not available." });
       }
 
-      return renderPanel(h, state, { identify, add, reject, seek });
+      const actions = { identify: () => identify(false), rerun: () => identify(true), add, reject, seek };
+      return renderPanel(h, state, actions);
     };
   }
 

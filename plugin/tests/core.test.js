@@ -203,7 +203,7 @@ test("thumbnails that are not inline images or http(s) URLs are dropped", () => 
   assert.equal(core.safeImageSrc('data:image/svg+xml;base64,PHN2Zz4='), null);
 });
 
-test("the identify request posts the scene id and the cast's stash IDs with the API key", () => {
+test("the identify request posts the scene id and the cast's stash IDs to the scene's suggestions", () => {
   const settings = { serviceUrl: "http://sense:8000", apiKey: "secret" };
   const scene = {
     performers: [
@@ -212,13 +212,61 @@ test("the identify request posts the scene id and the cast's stash IDs with the 
     ],
   };
   const request = core.identifyRequest(settings, 42, core.castStashIds(scene));
-  assert.equal(request.url, "http://sense:8000/api/v1/identify/scene");
+  assert.equal(request.url, "http://sense:8000/api/v1/scenes/42/suggestions");
   assert.equal(request.init.method, "POST");
   assert.equal(request.init.headers.Authorization, "Api-Key secret");
   assert.deepEqual(JSON.parse(request.init.body), {
     stash_scene_id: "42",
     known_performer_ids: [{ endpoint: "https://stashdb.org/graphql", stash_id: "a" }],
   });
+});
+
+test("stored suggestions are asked for with a GET carrying the API key", () => {
+  const request = core.storedSuggestionsRequest({ serviceUrl: "http://sense:8000", apiKey: "k" }, 42);
+  assert.equal(request.url, "http://sense:8000/api/v1/scenes/42/suggestions");
+  assert.equal(request.init.method, "GET");
+  assert.equal(request.init.body, undefined);
+  assert.equal(request.init.headers.Authorization, "Api-Key k");
+});
+
+test("a stored body gives its result and a saved label naming where it came from", () => {
+  const body = { origin: "scan", updated_at: "2024-05-01T14:03:00", result: { frames: 81, persons: [] } };
+  assert.deepEqual(core.suggestionResult(body), { frames: 81, persons: [] });
+  assert.deepEqual(core.suggestionResult({ frames: 3, persons: [] }), { frames: 3, persons: [] });
+  assert.equal(core.savedLabel(body), "Saved result from 2024-05-01 14:03 (library scan).");
+  assert.match(core.savedLabel({ origin: "request", updated_at: "nonsense" }), /from earlier \(an earlier identification\)/);
+});
+
+test("feedback evidence is the person's face crop and where the face was in each frame", () => {
+  const view = core.resultsView(
+    {
+      persons: [
+        {
+          person: 0,
+          thumbnail: "data:image/jpeg;base64,/9j/AAAA",
+          frames: [
+            { index: 3, start: 15, box: { x: 1, y: 2, w: 30, h: 40 } },
+            { index: 4, start: 20, box: { x: -1, y: 2, w: 30, h: 40 } },
+            { index: "5", start: 25 },
+          ],
+          matches: [],
+        },
+      ],
+    },
+    { minConfidence: 0.5, castStashIds: [] },
+  );
+  assert.deepEqual(core.feedbackEvidence(view.persons[0]), {
+    thumbnail: "data:image/jpeg;base64,/9j/AAAA",
+    frames: [{ index: 3, box: { x: 1, y: 2, w: 30, h: 40 } }, { index: 4 }],
+  });
+  assert.deepEqual(core.feedbackEvidence({ thumbnail: "https://x/y.jpg", faceFrames: [] }), {});
+  const request = core.feedbackRequest(
+    { serviceUrl: "http://sense:8000", apiKey: "k" },
+    { sceneId: "5", person: 0, performerId: "77", decision: "confirm", ...core.feedbackEvidence(view.persons[0]) },
+  );
+  const sent = JSON.parse(request.init.body);
+  assert.equal(sent.thumbnail, "data:image/jpeg;base64,/9j/AAAA");
+  assert.deepEqual(sent.frames[0], { index: 3, box: { x: 1, y: 2, w: 30, h: 40 } });
 });
 
 test("feedback requests carry the scene, person, performer and decision", () => {
@@ -307,6 +355,13 @@ test("adding a known performer looks it up by stash ID, adds it and confirms", a
   );
   assert.deepEqual(io.calls[2].variables, { scene_ids: ["12"], performer_ids: ["5"] });
   assert.deepEqual(io.calls[3].variables, { sceneId: "12", person: 0, performerId: "77", decision: "confirm" });
+});
+
+test("the confirmation after adding carries the person's evidence", async () => {
+  const io = recordingIo([{ id: "5", stash_id: "s-1" }]);
+  const evidence = { thumbnail: "data:image/jpeg;base64,/9j/AAAA", frames: [{ index: 2 }] };
+  await core.addCandidateToScene(io, { sceneId: "12", person: 1, candidate: candidate(), create: false, evidence });
+  assert.deepEqual(io.calls.at(-1).variables, { sceneId: "12", person: 1, performerId: "77", decision: "confirm", ...evidence });
 });
 
 test("a missing performer is created only when asked, then added", async () => {

@@ -46,6 +46,7 @@ function panel(view, candidates = {}, overrides = {}) {
   const calls = [];
   const actions = {
     identify: () => calls.push(["identify"]),
+    rerun: () => calls.push(["rerun"]),
     seek: (s) => calls.push(["seek", s]),
     add: (p, c, create) => calls.push(["add", c.performerId, create]),
     reject: (p, c) => calls.push(["reject", c.performerId]),
@@ -155,4 +156,22 @@ test("without a thumbnail the first frame's sprite tile stands in", () => {
   const { tree } = panel(view, {}, { sprite });
   const [tile] = findByClass(tree, "ss-thumb-sprite");
   assert.equal(tile.props.style.backgroundPosition, "-480px -0px");
+});
+
+test("a saved result says where it came from and offers to re-run", () => {
+  const { tree, calls } = panel(viewOf(response("Jane")), {}, { saved: "Saved result from 2024-05-01 14:03 (library scan)." });
+  assert.match(textOf(findByClass(tree, "ss-saved")[0]), /library scan/);
+  const [button] = findByClass(tree, "ss-identify");
+  assert.equal(textOf(button), "Re-run");
+  button.props.onClick();
+  assert.deepEqual(calls, [["rerun"]]);
+});
+
+test("before any result the button identifies", () => {
+  const { tree, calls } = panel(null, {}, { phase: "idle" });
+  const [button] = findByClass(tree, "ss-identify");
+  assert.equal(textOf(button), "Identify performers");
+  button.props.onClick();
+  assert.deepEqual(calls, [["identify"]]);
+  assert.equal(findByClass(tree, "ss-saved").length, 0);
 });

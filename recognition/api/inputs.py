@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,6 +13,13 @@ from django.core.files.uploadedfile import UploadedFile
 
 from scraping.http import BlockedUrlError, OutboundClient, OutboundError
 from stashsense.errors import ApplicationError
+
+
+def request_fields(data: Any) -> Mapping[str, Any]:
+    """The fields of a request body; a JSON body that is not an object (a list, a number) is a 400."""
+    if not isinstance(data, Mapping):
+        raise ApplicationError("The request body must be a JSON object or a form.", code="invalid")
+    return data
 
 
 def _max_bytes() -> int:

@@ -15,6 +15,7 @@ from recognition.api.inputs import (
     float_param,
     image_from_request,
     int_param,
+    request_fields,
     uploaded_bytes,
 )
 from recognition.concurrency import identify_rate_check, inference_slot
@@ -101,7 +102,7 @@ class IdentifyView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data, files = request.data, request.FILES
+        data, files = request_fields(request.data), request.FILES
         top_k = int_param(data, "top_k", 3, 1, 20)
         threshold = float_param(data, "threshold", 0.0, 1.0)
         _check_rate(request)
@@ -127,6 +128,10 @@ def _known_ids(data: Any) -> list[Any]:
         raise ApplicationError(
             "`known_performer_ids` must be a list (200 at most).", code="invalid"
         )
+    for item in raw:  # PostgreSQL cannot compare text with a NUL character
+        values = item.values() if isinstance(item, dict) else [item]
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise ApplicationError("`known_performer_ids` holds a NUL character.", code="invalid")
     return raw
 
 
@@ -178,7 +183,7 @@ class IdentifySceneView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        data, files = request.data, request.FILES
+        data, files = request_fields(request.data), request.FILES
         top_k = int_param(data, "top_k", 3, 1, 20)
         threshold = float_param(data, "threshold", 0.0, 1.0)
         known = _known_ids(data)
