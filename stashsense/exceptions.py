@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -44,6 +50,26 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):  # a JSON or form body past the upload limit
+        limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE) // (1024 * 1024)
+        return Response(
+            error_body("too_large", f"The request body is larger than the {limit} MiB limit."),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many fields, a malformed multipart body
+        logger.warning("Suspicious request refused in %s: %s", context.get("view"), exc)
+        return Response(
+            error_body("invalid", "The request body is malformed."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError):
+        # A value from the request the database cannot hold (PostgreSQL refuses text with a
+        # NUL character): the request is at fault, and a 500 would invite retries.
+        logger.warning("Database refused a request value in %s: %s", context.get("view"), exc)
+        return Response(
+            error_body("invalid", "The request holds a value the database cannot store."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     handled = exception_handler(exc, context)
     if handled is None:
         logger.exception("Unhandled error in %s", context.get("view"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from performers.models import Performer, StashId
@@ -19,6 +20,15 @@ class PerformerSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Performer
         fields = ["id", "name", "disambiguation", "stash_ids"]
+
+
+class StashIdDetailSerializer(serializers.Serializer):
+    """A stash ID with what its endpoint said last: deleted, or merged into another id."""
+
+    endpoint = serializers.CharField()
+    stash_id = serializers.CharField()
+    deleted = serializers.BooleanField()
+    merged_into = serializers.CharField(allow_null=True)
 
 
 class PerformerDetailSerializer(serializers.ModelSerializer):
@@ -56,6 +66,7 @@ class PerformerDetailSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    @extend_schema_field(StashIdDetailSerializer(many=True))
     def get_stash_ids(self, obj: Performer) -> list[dict[str, object]]:
         return [
             {

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from performers.api.pagination import BoundedLimitOffsetPagination
 from performers.api.serializers import (
     MergeRequestSerializer,
     MergeResultSerializer,
@@ -20,6 +21,7 @@ from stashsense.errors import ApplicationError
 
 class PerformerListView(generics.ListAPIView):
     serializer_class = PerformerDetailSerializer
+    pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="Name, alias, stash ID or profile URL.")]
@@ -33,6 +35,8 @@ class PerformerListView(generics.ListAPIView):
             raise ApplicationError(
                 "The query is too long (500 characters at most).", code="query_too_long"
             )
+        if "\x00" in query:  # PostgreSQL cannot compare text with a NUL character
+            raise ApplicationError("The query contains a NUL character.", code="invalid")
         return performer_search(query=query).order_by("name", "id")
 
 
