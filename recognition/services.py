@@ -75,6 +75,7 @@ def index_build(
     """
     name = profile or settings.STASHSENSE_PROFILE
     params = params or IndexParams()
+    _abandoned_builds_clear(name)
     faces = Face.objects.filter(profile=name, status=FaceStatus.ACTIVE)
     total = faces.count()
     max_face_id = faces.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -145,6 +146,20 @@ def _bounded(
             yield labels[keep], vectors[keep]
         if not keep.all():
             return
+
+
+def _abandoned_builds_clear(profile: str) -> None:
+    """Builds killed mid-write (a crash, SIGKILL) left a RUNNING row and a temporary file.
+
+    There is one index writer per profile, so when a new build starts no other one is alive.
+    """
+    IndexBuild.objects.filter(profile=profile, status=BuildStatus.RUNNING).update(
+        status=BuildStatus.FAILED, error="abandoned: the process building it stopped"
+    )
+    directory = settings.INDEX_DIR / profile
+    if directory.is_dir():
+        for leftover in directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def _remove_old_index_files(profile: str, keep: int = 2) -> None:

@@ -73,4 +73,6 @@ def read_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError as error:
-        raise ImproperlyConfigured(f"Environment variable {name} is malformed: expected a number, got {raw!r}") from error
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is malformed: expected a number, got {raw!r}"
+        ) from error

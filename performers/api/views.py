@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from performers.api.pagination import BoundedLimitOffsetPagination
 from performers.api.serializers import (
     MergeRequestSerializer,
     MergeResultSerializer,
@@ -17,6 +16,7 @@ from performers.models import Performer
 from performers.selectors import performer_list, performer_search
 from performers.services import performer_merge
 from stashsense.errors import ApplicationError
+from stashsense.pagination import BoundedLimitOffsetPagination
 
 
 class PerformerListView(generics.ListAPIView):

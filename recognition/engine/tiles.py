@@ -102,7 +102,11 @@ def analyze_tiles(
             if in_tile.size >= min_size:
                 found.append((cell.tile, canvas, detection, in_tile))
     chips = [profile.align(canvas, [on_canvas])[0] for _, canvas, on_canvas, _ in found]
-    embeddings = profile.embed_chips(chips, augment=augment) if chips else np.zeros((0, profile.dim), np.float32)
+    embeddings = (
+        profile.embed_chips(chips, augment=augment)
+        if chips
+        else np.zeros((0, profile.dim), np.float32)
+    )
     per_tile: list[list[AnalyzedFace]] = [[] for _ in tiles]
     for (tile, _, _, in_tile), chip, embedding in zip(found, chips, embeddings, strict=True):
         per_tile[tile].append(

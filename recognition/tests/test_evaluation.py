@@ -48,7 +48,7 @@ class ColourProfile(Profile):
     def align(self, image_bgr: ImageBGR, detections: list[Detection]) -> list[ImageBGR]:
         return [np.asarray(cv2.resize(image_bgr, (32, 32)), np.uint8) for _ in detections]
 
-    def embed_chips(self, chips: list[ImageBGR]) -> Embeddings:
+    def embed_chips(self, chips: list[ImageBGR], *, augment: bool = True) -> Embeddings:
         return np.array([chip.reshape(-1, 3).mean(axis=0) / 255.0 for chip in chips], np.float32)
 
 

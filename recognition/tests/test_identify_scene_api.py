@@ -37,11 +37,11 @@ def test_a_sprite_names_the_enrolled_people_and_no_one_else(
     for person in body["persons"]:
         assert person["thumbnail"].startswith("data:image/jpeg;base64,")
         if person["matches"]:
-            truth = {cells[frame["index"]] for frame in person["frames"]}
-            named[person["matches"][0]["performer"]["name"]] = "/".join(sorted(truth))
+            shown = sorted({cells[frame["index"]] for frame in person["frames"]})
+            named[person["matches"][0]["performer"]["name"]] = "/".join(shown)
     # Every name given is right (21 of the 25 cells show people who are not in the gallery)...
-    for name, truth in named.items():
-        assert name.replace(" ", "_") in truth.split("/"), (name, truth)
+    for name, shown_in in named.items():
+        assert name.replace(" ", "_") in shown_in.split("/"), (name, shown_in)
     # ...and most of the enrolled people in the sprite are found: of the five, biden's face in
     # its cell is 12 px tall (below what can be told apart) and deepface_p02's match stays
     # under the confidence threshold, so three is what this gallery of 2-3 photos allows.
