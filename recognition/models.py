@@ -7,7 +7,13 @@ import numpy.typing as npt
 from django.db import models
 
 from performers.models import Performer, Source
-from recognition.choices import BuildStatus, FaceOrigin, FaceStatus
+from recognition.choices import (
+    BuildStatus,
+    FaceOrigin,
+    FaceStatus,
+    SceneScanStatus,
+    SuggestionOrigin,
+)
 
 
 class SourceImage(models.Model):
@@ -106,19 +112,6 @@ class IndexBuild(models.Model):
 
 
 # --- the Stash side: library scans and the suggestions they store ---------------------------
-# (Choices sit here rather than in choices.py only because this change was kept to appends.)
-
-
-class SceneScanStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class SuggestionOrigin(models.TextChoices):
-    SCAN = "scan", "Library scan"
-    REQUEST = "request", "Asked for from the plugin or the API"
 
 
 class SceneScan(models.Model):

@@ -23,13 +23,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from recognition.choices import SceneScanStatus, SuggestionOrigin
 from recognition.identification import identify_scene
-from recognition.models import (
-    SceneScan,
-    SceneScanStatus,
-    SceneSuggestion,
-    SuggestionOrigin,
-)
+from recognition.models import SceneScan, SceneSuggestion
 from recognition.scan_selectors import scene_scan_unfinished
 from recognition.selectors import active_index
 from scraping.sources.stash.client import StashClient, StashError, StashScene

@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from performers.models import Performer
-from recognition.models import SceneScan, SceneScanStatus, SceneSuggestion
+from recognition.choices import SceneScanStatus
+from recognition.models import SceneScan, SceneSuggestion
 
 UNFINISHED = [SceneScanStatus.PENDING, SceneScanStatus.RUNNING, SceneScanStatus.FAILED]
 

@@ -26,7 +26,8 @@ from rest_framework.test import APIClient
 
 from performers.models import Performer
 from recognition import tasks
-from recognition.models import SceneScan, SceneScanStatus, SceneSuggestion
+from recognition.choices import SceneScanStatus
+from recognition.models import SceneScan, SceneSuggestion
 from recognition.scan import (
     SKIP_CODES,
     scene_scan_create,

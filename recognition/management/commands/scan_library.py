@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from recognition.models import SceneScan, SceneScanStatus
+from recognition.choices import SceneScanStatus
+from recognition.models import SceneScan
 from recognition.scan import PAGE_SIZE, scene_scan_enqueue, scene_scan_execute, scene_scan_for
 from scraping.sources.stash.client import StashError
 from stashsense.errors import ApplicationError
