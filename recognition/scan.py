@@ -15,13 +15,10 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from recognition.choices import SceneScanStatus, SuggestionOrigin
 from recognition.identification import identify_scene
@@ -29,8 +26,8 @@ from recognition.models import SceneScan, SceneSuggestion
 from recognition.scan_selectors import scene_scan_unfinished
 from recognition.selectors import active_index
 from scraping.sources.stash.client import StashClient, StashError, StashScene
-from scraping.sync.runs import worker_is_dead, worker_name
 from stashsense.errors import ApplicationError
+from stashsense.jobs import JobHolder, JobLost, job_claim, log_entry, worker_name
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +35,6 @@ PAGE_SIZE = 25
 # One scene (81 tiles) takes seconds to a minute on a small CPU; this long without a write
 # means the holder is gone.
 HEARTBEAT_STALE = timedelta(minutes=10)
-LOG_LIMIT = 200
-COUNTERS = ("pages", "identified", "skipped", "errors", "persons")
 # Stash answers for these per scene; anything else from Stash stops the scan (resumable).
 SKIP_CODES = {
     "no_sprite": "no sprite (generate sprites in Stash)",
@@ -191,50 +186,28 @@ def scene_scan_enqueue(
 # --- library scans: holding ----------------------------------------------------------------
 
 
-class ScanLost(Exception):
+class ScanLost(JobLost):
     """Another process took this scan over; the current one must stop writing."""
-
-
-def scan_is_abandoned(scan: SceneScan) -> bool:
-    """RUNNING, but its holder stopped: stale heartbeat, or a dead process on this host."""
-    if scan.status != SceneScanStatus.RUNNING:
-        return False
-    stale = scan.heartbeat_at is None or scan.heartbeat_at < timezone.now() - HEARTBEAT_STALE
-    return stale or worker_is_dead(scan.worker)
 
 
 def _scan_claim(scan: SceneScan, worker: str) -> bool:
     """Take the scan: PENDING, FAILED or abandoned RUNNING ones; one conditional UPDATE."""
-    now = timezone.now()
-    claimable = Q(status__in=[SceneScanStatus.PENDING, SceneScanStatus.FAILED]) | Q(
-        status=SceneScanStatus.RUNNING, worker=worker
-    )
-    scan.refresh_from_db()
-    if scan_is_abandoned(scan):
-        claimable |= Q(status=SceneScanStatus.RUNNING, worker=scan.worker)
-    claimed = SceneScan.objects.filter(claimable, pk=scan.pk).update(
-        status=SceneScanStatus.RUNNING,
-        worker=worker,
-        heartbeat_at=now,
-        started_at=Coalesce(F("started_at"), now),
-        finished_at=None,
-    )
-    scan.refresh_from_db()
-    return claimed == 1
+    return job_claim(scan, worker, stale_after=HEARTBEAT_STALE)
 
 
 @dataclass
-class _ScanHolder:
+class _ScanHolder(JobHolder):
     """The process holding a scan: the only writer of its cursor, counters and log."""
 
-    scan: SceneScan
-    worker: str
+    counters: ClassVar[tuple[str, ...]] = ("pages", "identified", "skipped", "errors", "persons")
+    lost: ClassVar[type[JobLost]] = ScanLost
 
     @property
-    def cursor(self) -> dict[str, Any]:
-        return self.scan.cursor
+    def scan(self) -> SceneScan:
+        assert isinstance(self.job, SceneScan)
+        return self.job
 
-    def commit(
+    def commit(  # type: ignore[override]
         self,
         *,
         cursor: dict[str, Any] | None = None,
@@ -242,47 +215,16 @@ class _ScanHolder:
         skip_reason: str = "",
         **changes: Any,
     ) -> None:
-        """Move the cursor, add to counters (`skipped=1`), set fields; the last step of the
-        transaction that did the work they describe."""
-        scan = self.scan
-        update: dict[str, Any] = {
-            "cursor": {**scan.cursor, **(cursor or {})},
-            "heartbeat_at": timezone.now(),
-        }
-        if log is not None:
-            update["log"] = [*scan.log, log][-LOG_LIMIT:]
+        """As JobHolder.commit, with one log entry and a tally of skip reasons."""
         if skip_reason:
-            reasons = dict(scan.skip_reasons)
+            reasons = dict(self.scan.skip_reasons)
             reasons[skip_reason] = int(reasons.get(skip_reason, 0)) + 1
-            update["skip_reasons"] = reasons
-        for name, value in changes.items():
-            update[name] = F(name) + value if name in COUNTERS else value
-        updated = SceneScan.objects.filter(pk=scan.pk, worker=self.worker).update(**update)
-        if updated != 1:
-            raise ScanLost(f"library scan {scan.pk} is no longer held by {self.worker}")
-        for name, value in update.items():
-            if name in COUNTERS:
-                setattr(scan, name, getattr(scan, name) + changes[name])
-            else:
-                setattr(scan, name, value)
-
-    def finish(self, status: str, *, last_error: str | None = None) -> None:
-        fields: dict[str, Any] = {"status": status, "finished_at": timezone.now()}
-        if last_error is not None:
-            fields["last_error"] = last_error[:2000]
-        SceneScan.objects.filter(pk=self.scan.pk, worker=self.worker).update(
-            **fields, heartbeat_at=timezone.now()
-        )
-        self.scan.refresh_from_db()
+            changes["skip_reasons"] = reasons
+        super().commit(cursor=cursor, log=[log] if log is not None else None, **changes)
 
 
 def _log_entry(level: str, scene_id: str, message: str) -> dict[str, Any]:
-    return {
-        "at": timezone.now().isoformat(timespec="seconds"),
-        "level": level,
-        "scene": scene_id,
-        "message": message,
-    }
+    return log_entry(level, message, scene=scene_id)
 
 
 # --- library scans: running ----------------------------------------------------------------
