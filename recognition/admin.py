@@ -10,7 +10,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recognition.choices import FaceStatus
-from recognition.models import Face, IndexBuild, SceneScan, SceneSuggestion
+from recognition.models import (
+    BundleExport,
+    BundleImport,
+    Face,
+    IndexBuild,
+    SceneScan,
+    SceneSuggestion,
+)
 from recognition.services import face_remove, face_restore
 
 
@@ -177,3 +184,32 @@ class SceneSuggestionAdmin(ReadOnlyAdmin):
     list_display = ["stash_scene_id", "persons", "origin", "updated_at"]
     list_filter = ["origin"]
     search_fields = ["stash_scene_id"]
+
+
+@admin.register(BundleExport)
+class BundleExportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "version",
+        "kind",
+        "base_version",
+        "profile",
+        "status",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["kind", "status"]
+
+
+@admin.register(BundleImport)
+class BundleImportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "version",
+        "kind",
+        "base_version",
+        "profile",
+        "status",
+        "origin",
+        "created_at",
+        "error",
+    ]
+    list_filter = ["kind", "status"]
