@@ -59,6 +59,24 @@ class Source(models.Model):
         return bool(self.api_key)
 
 
+# The descriptive fields of a performer: what the API shows and a bundle carries.
+PERFORMER_FIELDS = (
+    "name",
+    "disambiguation",
+    "gender",
+    "country",
+    "birth_date",
+    "death_date",
+    "ethnicity",
+    "eye_color",
+    "hair_color",
+    "height_cm",
+    "breast_type",
+    "career_start_year",
+    "career_end_year",
+)
+
+
 class Performer(models.Model):
     """One real person, whatever number of source entries describe them."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from performers.models import Performer, StashId
+from performers.models import PERFORMER_FIELDS, Performer, StashId
 
 
 class StashIdSerializer(serializers.ModelSerializer):
@@ -45,19 +45,7 @@ class PerformerDetailSerializer(serializers.ModelSerializer):
         model = Performer
         fields = [
             "id",
-            "name",
-            "disambiguation",
-            "gender",
-            "country",
-            "birth_date",
-            "death_date",
-            "ethnicity",
-            "eye_color",
-            "hair_color",
-            "height_cm",
-            "breast_type",
-            "career_start_year",
-            "career_end_year",
+            *PERFORMER_FIELDS,
             "aliases",
             "urls",
             "stash_ids",

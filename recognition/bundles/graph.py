@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from performers.choices import SourceKind
 from performers.models import (
+    PERFORMER_FIELDS,
     BodyModification,
     Performer,
     PerformerAlias,
@@ -26,7 +27,6 @@ from performers.names import normalize_name
 from performers.services import performer_merge
 from recognition.bundles.context import ImportContext, datetime_of, uuid_of
 from recognition.bundles.format import corrupt
-from recognition.bundles.records import PERFORMER_FIELDS
 from recognition.models import BundleEntry, BundleEntryKind, Face
 
 PERFORMER = BundleEntryKind.PERFORMER.value

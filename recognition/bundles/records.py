@@ -16,25 +16,17 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from performers.models import BodyModification, Performer, PerformerAlias, PerformerUrl, StashId
+from performers.models import (
+    PERFORMER_FIELDS,
+    BodyModification,
+    Performer,
+    PerformerAlias,
+    PerformerUrl,
+    StashId,
+)
 from recognition.choices import FaceStatus
 from recognition.models import Face
 
-PERFORMER_FIELDS = (
-    "name",
-    "disambiguation",
-    "gender",
-    "country",
-    "birth_date",
-    "death_date",
-    "ethnicity",
-    "eye_color",
-    "hair_color",
-    "height_cm",
-    "breast_type",
-    "career_start_year",
-    "career_end_year",
-)
 FACE_FIELDS = (
     "origin",
     "box",
