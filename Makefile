@@ -32,7 +32,7 @@ run: install models migrate
 	@echo "Stash Sense is starting on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "First time? In another terminal: $(BIN)/python manage.py createsuperuser"
 	@echo "Then create an API key in the admin (API keys) or set STASHSENSE_API_KEY."
-	OPENBLAS_NUM_THREADS=1 STASHSENSE_EMBED_PROCESSES=$${STASHSENSE_EMBED_PROCESSES:-2} $(BIN)/gunicorn stashsense.wsgi:application --bind $(HOST):$(PORT) --workers 1 --threads 8 \
+	OPENBLAS_NUM_THREADS=1 $(BIN)/gunicorn stashsense.wsgi:application --bind $(HOST):$(PORT) --workers 1 --threads 8 \
 		--timeout 300 --access-logfile - --forwarded-allow-ips 127.0.0.1
 
 worker: install

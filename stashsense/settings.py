@@ -219,10 +219,6 @@ if not DEBUG:
 STASHSENSE_INFERENCE_QUEUE_SECONDS = read_int("STASHSENSE_INFERENCE_QUEUE_SECONDS", default=30)
 STASHSENSE_MAX_FACES = read_int("STASHSENSE_MAX_FACES", default=20, minimum=1)
 STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1)
-# Processes that compute face descriptors for large batches (scenes). 0 or 1: in-process.
-# The web server wants 2 on a 2-core machine (`make run` sets it); Celery workers, which are
-# already one process per core, want 0.
-STASHSENSE_EMBED_PROCESSES = read_int("STASHSENSE_EMBED_PROCESSES", default=0)
 # The address Stash (the plugin) reaches this service at; `stash_plugin` writes it into the plugin.
 STASHSENSE_PUBLIC_URL = read_url("STASHSENSE_PUBLIC_URL", ("http", "https"))
 # Faces the user confirms in Stash join the performer's gallery when the gallery itself was

