@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from stashsense.views import HealthView
 
+admin.site.site_header = "Stash Sense administration"
+admin.site.site_title = "Stash Sense"
+admin.site.index_title = "Performers, faces, sources and keys"
+
 api_v1: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view(), name="health"),
     path("", include("performers.api.urls")),

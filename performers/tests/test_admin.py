@@ -96,3 +96,12 @@ def test_admin_keeps_the_api_key_when_the_field_is_left_empty(
     assert response.status_code == 302
     source = Source.objects.get(pk=source.pk)
     assert source.api_key == "very-secret-token" and source.requests_per_minute == 100
+
+
+def test_admin_is_branded_and_links_its_icon(admin_client_logged_in: Client) -> None:
+    page = admin_client_logged_in.get(reverse("admin:index"))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Stash Sense administration" in html and "Django administration" not in html
+    assert "stashsense/favicon.svg" in html

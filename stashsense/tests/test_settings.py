@@ -43,7 +43,9 @@ def test_a_malformed_variable_stops_start_up_with_its_name(
 
 
 def test_with_no_environment_a_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
-    assert _start({}, tmp_path).returncode == 0
+    first = _start({}, tmp_path)
+    assert first.returncode == 0
+    assert "System check identified no issues" in first.stdout, first.stdout + first.stderr
     key = (tmp_path / "secret_key").read_text()
     assert _start({}, tmp_path).returncode == 0
     assert (tmp_path / "secret_key").read_text() == key and len(key) > 40
