@@ -14,6 +14,7 @@ from recognition.engine.types import Detection, ImageBGR
 DEFAULT_CANVAS = 640
 DEFAULT_DETECTION_THRESHOLD = 0.5
 DEFAULT_NMS_THRESHOLD = 0.4
+STRIDE = 32
 
 
 class ScrfdDetector:
@@ -42,6 +43,10 @@ class ScrfdDetector:
         model.prepare(0, input_size=(canvas, canvas), det_thresh=threshold)
         model.nms_thresh = DEFAULT_NMS_THRESHOLD
         self._model = model
+        # A model whose input height and width are free (scrfd_dynamic) gets a canvas shaped
+        # like the image; a fixed one always gets the square.
+        input_shape = model.session.get_inputs()[0].shape
+        self.size_free = not all(isinstance(dim, int) for dim in input_shape[2:4])
 
     def providers(self) -> list[str]:
         return list(self._model.session.get_providers())
@@ -61,8 +66,30 @@ class ScrfdDetector:
             scale = target / long_side
             resized = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
             work = np.asarray(resized, dtype=np.uint8)
-        boxes, keypoints = self._model.detect(work, input_size=(self.canvas, self.canvas))
+        boxes, keypoints = self._model.detect(work, input_size=self.input_size(work.shape))
         return _to_detections(boxes, keypoints, scale, image_bgr.shape[1], image_bgr.shape[0])
+
+    def input_size(self, shape: tuple[int, ...]) -> tuple[int, int]:
+        """(width, height) of the detector input for an image of `shape`.
+
+        A fixed model always gets the square canvas. A size-free one gets a canvas shaped
+        like the image: the long side maps to the canvas as before, so faces are seen at the
+        same scale, and the short side takes only the room the scaled image needs.
+        (Enlarging small images less was tried: capped at 2.5x, 150 px photos were detected
+        3x faster but faces-open's TAR at 1 % FAR fell from 0.914 to 0.889.)
+        """
+        if not self.size_free:
+            return (self.canvas, self.canvas)
+        height, width = shape[:2]
+        scale = self.canvas / max(height, width)
+        return (
+            min(self.canvas, _round_up(width * scale)),
+            min(self.canvas, _round_up(height * scale)),
+        )
+
+
+def _round_up(length: float) -> int:
+    return max(STRIDE, -(-int(length) // STRIDE) * STRIDE)
 
 
 def _to_detections(

@@ -19,8 +19,6 @@ layers it finds have exactly the expected kinds and shapes and refuses anything 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from recognition.engine.errors import ModelFetchError
-from recognition.engine.fetch import sha256_of_file
+from recognition.engine.fetch import sha256_of_file, write_model_file
 
 logger = logging.getLogger(__name__)
 
@@ -338,16 +336,7 @@ def convert_dlib_resnet(recogniser_path: Path, target: Path) -> Path:
             f"the ONNX form of {recogniser_path.name} differs from dlib by {difference:.2e}; "
             "not installing it (dlib itself stays in use)"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=".dlib-", suffix=".part")
-    temporary = Path(temporary_name)
-    try:
-        with os.fdopen(handle, "wb") as output:
-            output.write(onnx_bytes)
-        temporary.chmod(0o644)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_model_file(target, onnx_bytes)
     return target
 
 

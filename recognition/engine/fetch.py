@@ -73,8 +73,24 @@ def fetch_models(models_dir: Path, *, sdist_path: Path | None = None) -> list[Pa
         if not path.is_file():
             raise ModelFetchError(f"dlib model file {path} is missing; reinstall the wheel")
     from recognition.engine.dlib_onnx import ensure_dlib_onnx
+    from recognition.engine.scrfd_dynamic import ensure_dynamic_scrfd
 
-    return [target, shape_predictor, recogniser, ensure_dlib_onnx(models_dir, recogniser)]
+    derived = [ensure_dynamic_scrfd(target), ensure_dlib_onnx(models_dir, recogniser)]
+    return [target, shape_predictor, recogniser, *derived]
+
+
+def write_model_file(target: Path, data: bytes) -> None:
+    """Write a model file atomically: readers see the old file or the whole new one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary_name = tempfile.mkstemp(dir=target.parent, prefix=".model-", suffix=".part")
+    temporary = Path(temporary_name)
+    try:
+        with os.fdopen(handle, "wb") as output:
+            output.write(data)
+        temporary.chmod(0o644)  # mkstemp makes it owner-only; a model file is no secret
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _pip_download_sdist(download_dir: Path) -> Path:

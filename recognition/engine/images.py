@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -37,11 +38,12 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageB
                 raise ImageError(
                     "truncated", f"the image data is incomplete or corrupt ({error})"
                 ) from error
-            upright = ImageOps.exif_transpose(image) or image
-            rgb = np.asarray(upright.convert("RGB"), dtype=np.uint8)
+            # Transposed in place: without an orientation tag that is free (a copy otherwise).
+            ImageOps.exif_transpose(image, in_place=True)
+            rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"), np.uint8)
         finally:
             image.close()
-    return np.ascontiguousarray(rgb[:, :, ::-1])
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8)
 
 
 def _open_lazily(data: bytes) -> Image.Image:

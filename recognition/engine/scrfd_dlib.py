@@ -18,6 +18,7 @@ from recognition.engine.fetch import (
 )
 from recognition.engine.profile import Profile
 from recognition.engine.providers import choose_providers
+from recognition.engine.scrfd_dynamic import detector_model
 from recognition.engine.types import Detection, Embeddings, ImageBGR, Metric
 
 CHIP_SIZE = 150
@@ -65,7 +66,9 @@ class ScrfdDlibProfile(Profile):
             "recogniser": recogniser_path,
         }
         chosen = choose_providers(providers)
-        self._detector = ScrfdDetector(detector_path, providers=chosen, threads=threads)
+        self._detector = ScrfdDetector(
+            detector_model(detector_path), providers=chosen, threads=threads
+        )
         self._shape_predictor = dlib.shape_predictor(str(shape_predictor_path))
         self._embedder = load_embedder(
             models_dir, recogniser_path, providers=chosen, threads=threads
