@@ -17,7 +17,9 @@ from recognition.engine.profile import Profile, encode_jpeg
 from recognition.engine.quality import DEFAULT_GATES, QualityGates, assess_face
 from recognition.engine.types import AnalyzedFace, Detection, ImageBGR
 
-TILE_SCALE = 2.0
+# Just under 2x, so two enlarged 160x90 tiles and their gap fit across one canvas:
+# 6 tiles per detector run instead of 3 (an 81-tile scene: 14 runs, not 27).
+TILE_SCALE = 1.95
 CANVAS = 640
 GAP = 8  # blank pixels between tiles, so no box straddles two frames
 
