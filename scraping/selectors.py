@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,15 @@ def performer_of_entry(*, key: StashKey) -> Performer | None:
     )
     found = row.first()
     return found.performer if found is not None else None
+
+
+def stash_ids_held(*, endpoint: str, stash_ids: Iterable[str]) -> set[str]:
+    """Which of these upstream ids we hold as live (not deleted) entries of `endpoint`."""
+    return set(
+        StashId.objects.filter(
+            endpoint=endpoint, stash_id__in=list(stash_ids), deleted=False
+        ).values_list("stash_id", flat=True)
+    )
 
 
 def performer_holding_version(*, key: StashKey, updated: datetime | None) -> Performer | None:

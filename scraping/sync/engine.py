@@ -12,6 +12,13 @@ Stages, kept in `SyncRun.cursor["stage"]` so a killed run resumes where it was:
   rows up) the previous page is read again, and a full run makes another pass, sorted by
   another key, when it saw fewer performers than the upstream count (rows tied on the sort
   key can swap places between two queries).
+- `removals` (incremental stash-box runs): the listing never shows performers deleted or
+  merged upstream, so applied DESTROY and MERGE edits are read instead, one operation after
+  the other (`removals_operation`, `removals_page`), the last closed first, down to the same
+  `since`. A destroyed entry we hold is marked deleted; a merge source we hold is re-keyed
+  onto the performer it ended in. A server that does not list edits leaves a warning in the
+  run's log: full syncs find those removals. Without a `since` (no earlier finished run)
+  the stage is skipped: the whole edit history is the full sweep's job.
 - `sweep` (full runs): every entry we hold for the endpoint that the listing did not show is
   looked up by id: deleted upstream → marked deleted; merged → re-keyed onto its target.
 - `items`: listing is over; the run is DONE when its last item is.
@@ -30,8 +37,14 @@ from performers.models import StashId
 from scraping.choices import ItemOutcome, SyncKind
 from scraping.http import AuthError, NotFoundError, PermanentError
 from scraping.models import SyncItem
-from scraping.selectors import performer_of_entry, source_watermark
-from scraping.sources.stashbox import StashBoxClient, StashBoxPerformer
+from scraping.selectors import performer_of_entry, source_watermark, stash_ids_held
+from scraping.sources.stashbox import (
+    EditsUnavailable,
+    PerformerRemoval,
+    RemovalOperation,
+    StashBoxClient,
+    StashBoxPerformer,
+)
 from scraping.sources.stashbox.client import PerformerSort, SortDirection
 from scraping.sources.theporndb import ThePornDBClient
 from scraping.sync.clients import SourceClients
@@ -48,6 +61,7 @@ logger = logging.getLogger(__name__)
 FULL_PASS_SORTS: tuple[PerformerSort, ...] = ("CREATED_AT", "NAME", "UPDATED_AT")
 MAX_PASSES = len(FULL_PASS_SORTS)
 SWEEP_BATCH = 200
+REMOVAL_OPERATIONS: tuple[RemovalOperation, ...] = ("DESTROY", "MERGE")
 _LIVE_OUTCOMES = [
     ItemOutcome.NEW,
     ItemOutcome.UPDATED,
@@ -86,6 +100,8 @@ class SyncEngine:
             self._start()
         if self.cursor["stage"] == "list":
             self._list()
+        if self.cursor["stage"] == "removals":
+            self._removals()
         if self.cursor["stage"] == "sweep":
             self._sweep()
 
@@ -129,6 +145,10 @@ class SyncEngine:
             break
         if self.full:
             self.holder.save_cursor(stage="sweep", sweep_after=0)
+        elif self.clients.stashbox is not None and self._since() is not None:
+            self.holder.save_cursor(
+                stage="removals", removals_operation=REMOVAL_OPERATIONS[0], removals_page=1
+            )
         else:
             self._listing_over(partial=False)
 
@@ -151,7 +171,7 @@ class SyncEngine:
         passes = int(self.cursor.get("passes", 1))
         sort: PerformerSort = FULL_PASS_SORTS[passes - 1] if self.full else "UPDATED_AT"
         direction: SortDirection = "ASC" if self.full else "DESC"
-        since = parse_datetime(self.cursor["since"]) if self.cursor.get("since") else None
+        since = self._since()
         per_page = self.options.page_size
         while True:
             number = int(self.cursor["page"])
@@ -262,6 +282,10 @@ class SyncEngine:
         with transaction.atomic():
             self.holder.commit(cursor={"stage": "items", "partial": partial}, **changes)
 
+    def _since(self) -> datetime | None:
+        """Incremental runs: where listing stops (the previous watermark minus the margin)."""
+        return parse_datetime(self.cursor["since"]) if self.cursor.get("since") else None
+
     def _log_client_warnings(self) -> None:
         client = self.clients.stashbox
         if client is None or len(client.warnings) <= self._warnings_logged:
@@ -269,6 +293,78 @@ class SyncEngine:
         for warning in client.warnings[self._warnings_logged :]:
             self.holder.note("warning", warning)
         self._warnings_logged = len(client.warnings)
+
+    # -- removals ----------------------------------------------------------------------------
+
+    def _removals(self) -> None:
+        """Performers deleted or merged upstream since `since`, from the edit history."""
+        client = self.clients.stashbox
+        assert client is not None
+        operation: RemovalOperation | None = self.cursor["removals_operation"]
+        while operation is not None:
+            try:
+                partial = self._removals_of(client, operation)
+            except AuthError:
+                raise
+            except EditsUnavailable as error:
+                self.holder.note("warning", str(error))
+                break
+            except PermanentError as error:  # an answer we cannot read: the full sweep remains
+                self.holder.note("error", f"{operation} edits not read: {error}", error=True)
+                break
+            if partial:
+                self._listing_over(partial=True)
+                return
+            operation = _next_removal_operation(operation)
+            self.holder.save_cursor(removals_operation=operation, removals_page=1)
+        self._listing_over(partial=False)
+
+    def _removals_of(self, client: StashBoxClient, operation: RemovalOperation) -> bool:
+        """Page through one operation's edits down to `since`; True when stopped by the limit.
+
+        Sorted by (closed, id) upstream, so pages are stable; an edit closed meanwhile pushes
+        rows one page later, where they are met again and skipped.
+        """
+        since = self._since()
+        while True:
+            number = int(self.cursor["removals_page"])
+            page = client.performer_removals(operation, number, self.options.page_size)
+            for removal in page.removals:
+                if since is not None and removal.closed is not None and removal.closed < since:
+                    return False
+                self._removal(client, removal)
+                if self.items.limit_reached():
+                    return True
+            if not page.has_more:
+                return False
+            self.holder.save_cursor(removals_page=number + 1)
+
+    def _removal(self, client: StashBoxClient, removal: PerformerRemoval) -> None:
+        """The entries one edit removed that we hold and this run has not met yet."""
+        if removal.operation == "MERGE":
+            removed = removal.merge_source_ids
+        elif removal.target_id is not None and removal.target_deleted:
+            removed = (removal.target_id,)
+        else:  # a DESTROY whose target is live again is listed like any live performer
+            removed = ()
+        held = stash_ids_held(endpoint=self.endpoint, stash_ids=removed)
+        if not held:
+            return
+        unmet = held - self.items.seen_ids(held)
+        merged = removal.operation == "MERGE" or removal.target_merged_into_id is not None
+        for stash_id in (i for i in removed if i in unmet):
+            self._removed_one(client, StashKey(self.endpoint, stash_id), merged=merged)
+
+    def _removed_one(self, client: StashBoxClient, key: StashKey, *, merged: bool) -> None:
+        if not merged:
+            self.items.gone(key)
+            return
+        try:
+            self._merged_away(client, key)
+        except AuthError:
+            raise
+        except PermanentError as error:  # its merge chain could not be read: record, go on
+            self.items.failed(key.stash_id, error)
 
     # -- sweep -------------------------------------------------------------------------------
 
@@ -326,3 +422,8 @@ class SyncEngine:
             self.items.failed(key.stash_id, ApplicationError(f"merge target {final.id} is missing"))
             return
         self.items.merged(key, target=target, target_key=target_key)
+
+
+def _next_removal_operation(operation: RemovalOperation) -> RemovalOperation | None:
+    following = REMOVAL_OPERATIONS[REMOVAL_OPERATIONS.index(operation) + 1 :]
+    return following[0] if following else None

@@ -8,10 +8,12 @@ import pytest
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse, validate
 
 from scraping.sources.stashbox.documents import (
+    PERFORMER_REMOVALS_OPERATION,
     PerformerDocuments,
     document_files,
     full_performer_documents,
     minimal_performer_documents,
+    performer_removals_document,
 )
 from scraping.tests.fakes import build_stashbox_schema, stashbox_schema_dir
 
@@ -31,6 +33,7 @@ STASH_CLIENT_PERFORMER_FIELDS = {
 
 def test_the_stashbox_client_ships_graphql_documents() -> None:
     assert {entry.name for entry in document_files()} >= {
+        "edits.graphql",
         "performers.graphql",
         "performers_minimal.graphql",
     }
@@ -58,6 +61,16 @@ def test_each_field_set_names_the_operations_the_client_sends(
     }
 
     assert names == {documents.query_performers, documents.find_performer}
+
+
+def test_the_removals_document_names_the_operation_the_client_sends() -> None:
+    names = [
+        definition.name.value
+        for definition in parse(performer_removals_document()).definitions
+        if isinstance(definition, OperationDefinitionNode) and definition.name
+    ]
+
+    assert names == [PERFORMER_REMOVALS_OPERATION]
 
 
 def test_the_full_field_set_covers_stashs_own_performer_fragment() -> None:

@@ -12,6 +12,7 @@ import pytest
 from scraping.http import AuthError, GraphQLQueryError, OutboundClient, TransientError
 from scraping.sources.stashbox import (
     BodyModification,
+    EditsUnavailable,
     StashBoxClient,
     StashBoxImage,
     StashBoxUrl,
@@ -162,6 +163,68 @@ def test_follow_merges_walks_a_chain_to_the_live_performer(
     assert final is not None and final.id == third and not final.deleted
 
 
+def test_performer_removals_pages_applied_edits_of_one_operation_last_closed_first(
+    box: FakeStashBox, client: StashBoxClient
+) -> None:
+    gone_early, gone_late, merged, target, _kept = box.add_generated_performers(5)
+    box.delete_performer(gone_early)
+    box.merge_performers([merged], into=target)
+    box.delete_performer(gone_late)
+
+    first = client.performer_removals("DESTROY", 1, 1)
+    second = client.performer_removals("DESTROY", 2, 1)
+    merges = client.performer_removals("MERGE")
+
+    assert (first.count, first.has_more, second.has_more) == (2, True, False)
+    assert [r.target_id for r in first.removals + second.removals] == [gone_late, gone_early]
+    latest = first.removals[0]
+    assert latest.operation == "DESTROY" and latest.target_deleted
+    assert latest.merge_source_ids == () and latest.target_merged_into_id is None
+    assert latest.closed == box.performer(gone_late)["updated"]
+    earlier = second.removals[0].closed
+    assert latest.closed is not None and earlier is not None and earlier < latest.closed
+    [merge] = merges.removals
+    assert (merge.operation, merge.target_id, merge.merge_source_ids) == (
+        "MERGE",
+        target,
+        (merged,),
+    )
+    assert not merge.target_deleted
+    assert box.requests_to("/graphql")[0].json()["variables"]["input"] == {
+        "target_type": "PERFORMER",
+        "operation": "DESTROY",
+        "applied": True,
+        "sort": "CLOSED_AT",
+        "direction": "DESC",
+        "page": 1,
+        "per_page": 1,
+    }
+    assert set(_operation_names(box)) == {"PerformerRemovals"}
+
+
+def test_a_server_without_query_edits_makes_removals_unavailable_not_a_field_fallback(
+    box: FakeStashBox, client: StashBoxClient
+) -> None:
+    box.remove_field("Query", "queryEdits")
+
+    with pytest.raises(EditsUnavailable, match=r"does not list edits .*'queryEdits'.*full syncs"):
+        client.performer_removals("DESTROY")
+
+    assert not client.uses_minimal_fields and client.warnings == []
+
+
+def test_a_graphql_refusal_of_edits_is_unavailable_but_a_rejected_key_stays_an_auth_error(
+    box: FakeStashBox, http: OutboundClient
+) -> None:
+    without_key = StashBoxClient(box.endpoint, "", http)  # the fake answers "Not authorized"
+    wrong_key = StashBoxClient(box.endpoint, "wrong-key-789", http)  # the fake answers 401
+
+    with pytest.raises(EditsUnavailable, match="not authorized"):
+        without_key.performer_removals("MERGE")
+    with pytest.raises(AuthError, match="bad API key"):
+        wrong_key.performer_removals("MERGE")
+
+
 def test_an_older_server_without_a_field_makes_the_client_fall_back_once_and_warn(
     box: FakeStashBox, client: StashBoxClient
 ) -> None:
@@ -305,6 +368,31 @@ def test_the_fake_can_reshuffle_rows_with_equal_timestamps_between_queries(
 
     assert len({tuple(order) for order in orders}) > 1
     assert all(set(order) == set(orders[0]) for order in orders)
+
+
+def test_the_fake_filters_edits_and_sorts_them_by_closed_time_either_way(
+    box: FakeStashBox,
+) -> None:
+    first, second, third = box.add_generated_performers(3)
+    box.delete_performer(first)
+    box.merge_performers([second], into=third)
+    http = OutboundClient(retries=0)
+    query = """query ($input: EditQueryInput!) {
+      queryEdits(input: $input) { count edits { operation target { ... on Performer { id } } } }
+    }"""
+
+    def edits(**filters: object) -> tuple[int, list[tuple[str, str]]]:
+        data = http.graphql(
+            box.endpoint, query, {"input": filters}, headers={"ApiKey": box.api_key}
+        )["queryEdits"]
+        return data["count"], [(e["operation"], e["target"]["id"]) for e in data["edits"]]
+
+    assert edits(sort="CLOSED_AT", direction="ASC") == (2, [("DESTROY", first), ("MERGE", third)])
+    assert edits(sort="CLOSED_AT", direction="DESC") == (2, [("MERGE", third), ("DESTROY", first)])
+    assert edits(operation="MERGE", target_type="PERFORMER") == (1, [("MERGE", third)])
+    assert edits(target_type="SCENE") == (0, [])
+    assert edits(applied=False) == (0, [])
+    assert edits(per_page=1, page=2) == (2, [("DESTROY", first)])
 
 
 def test_the_fake_answers_validation_errors_with_422_like_gqlgen(box: FakeStashBox) -> None:

@@ -5,6 +5,12 @@ from scraping.sources.stashbox.client import (
     ImageDownload,
     StashBoxClient,
 )
+from scraping.sources.stashbox.edits import (
+    EditsUnavailable,
+    PerformerRemoval,
+    RemovalOperation,
+    RemovalPage,
+)
 from scraping.sources.stashbox.performer import (
     BodyModification,
     PerformerPage,
@@ -17,8 +23,12 @@ from scraping.sources.stashbox.performer import (
 __all__ = [
     "DEFAULT_REQUESTS_PER_MINUTE",
     "BodyModification",
+    "EditsUnavailable",
     "ImageDownload",
     "PerformerPage",
+    "PerformerRemoval",
+    "RemovalOperation",
+    "RemovalPage",
     "StashBoxClient",
     "StashBoxDataError",
     "StashBoxImage",

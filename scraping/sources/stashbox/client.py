@@ -17,9 +17,17 @@ from scraping.http import (
     origin_of,
 )
 from scraping.sources.stashbox.documents import (
+    PERFORMER_REMOVALS_OPERATION,
     PerformerDocuments,
     full_performer_documents,
     minimal_performer_documents,
+    performer_removals_document,
+)
+from scraping.sources.stashbox.edits import (
+    EditsUnavailable,
+    RemovalOperation,
+    RemovalPage,
+    parse_removal_page,
 )
 from scraping.sources.stashbox.performer import (
     PerformerPage,
@@ -102,6 +110,37 @@ class StashBoxClient:
             performer = self.find_performer(performer.merged_into_id)
         return performer
 
+    def performer_removals(
+        self, operation: RemovalOperation, page: int = 1, per_page: int = 25
+    ) -> RemovalPage:
+        """One page of applied performer edits of `operation`, the last closed first.
+
+        `EditsUnavailable` when the server answers this query with a GraphQL error (no
+        `queryEdits`, or not for this key); a rejected key (HTTP 401/403) stays an AuthError.
+        """
+        variables = {
+            "input": {
+                "target_type": "PERFORMER",
+                "operation": operation,
+                "applied": True,
+                "sort": "CLOSED_AT",
+                "direction": "DESC",
+                "page": page,
+                "per_page": per_page,
+            }
+        }
+        try:
+            data = self._send(
+                performer_removals_document(), PERFORMER_REMOVALS_OPERATION, variables
+            )
+        except GraphQLQueryError as error:
+            raise self._edits_unavailable(error) from error
+        except AuthError as error:
+            if not isinstance(error.__cause__, GraphQLQueryError):  # HTTP 401/403: a bad key
+                raise
+            raise self._edits_unavailable(error) from error
+        return parse_removal_page(data["queryEdits"], page=page, per_page=per_page)
+
     def image_url(self, url: str, size: ImageSize | None = 600) -> str:
         """`url` with `?size=` set (stash-box resizes on the server); None keeps it as is."""
         if size is None:
@@ -153,20 +192,19 @@ class StashBoxClient:
     ) -> dict[str, Any]:
         documents = self._documents
         try:
-            return self._send(documents, operation_of(documents), variables)
+            return self._send(documents.text, operation_of(documents), variables)
         except GraphQLQueryError as error:
             if not _is_missing_field(error) or self.uses_minimal_fields:
                 raise
             self._fall_back_to_minimal_fields(error)
-            return self._send(self._documents, operation_of(self._documents), variables)
+            documents = self._documents
+            return self._send(documents.text, operation_of(documents), variables)
 
-    def _send(
-        self, documents: PerformerDocuments, operation: str, variables: Mapping[str, Any]
-    ) -> dict[str, Any]:
+    def _send(self, document: str, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         try:
             return self._http.graphql(
                 self.endpoint_url,
-                documents.text,
+                document,
                 variables,
                 headers=self._headers(),
                 operation_name=operation,
@@ -178,6 +216,12 @@ class StashBoxClient:
                     url=self.endpoint_url,
                 ) from error
             raise
+
+    def _edits_unavailable(self, error: Exception) -> EditsUnavailable:
+        return EditsUnavailable(
+            f"{self.host} does not list edits ({error}): deletions are found by full syncs",
+            url=self.endpoint_url,
+        )
 
     def _fall_back_to_minimal_fields(self, error: GraphQLQueryError) -> None:
         warning = (

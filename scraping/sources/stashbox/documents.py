@@ -9,6 +9,7 @@ from importlib.resources.abc import Traversable
 
 QUERIES_PACKAGE = "scraping.sources.stashbox"
 QUERIES_FOLDER = "queries"
+PERFORMER_REMOVALS_OPERATION = "PerformerRemovals"
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,9 @@ def minimal_performer_documents() -> PerformerDocuments:
         "QueryPerformersMinimal",
         "FindPerformerMinimal",
     )
+
+
+@cache
+def performer_removals_document() -> str:
+    """Applied DESTROY/MERGE performer edits: how incremental syncs see removals upstream."""
+    return read_document("edits.graphql")

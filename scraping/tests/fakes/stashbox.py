@@ -15,6 +15,10 @@ Behaves like the real server where our code depends on it:
   sorted by NAME / CREATED_AT / UPDATED_AT with no id tie-breaker; `unstable_ties=True`
   reshuffles equal keys on every query, as a database may.
 - `findPerformer` returns deleted and merged performers too (`merged_into_id` set).
+- `delete_performer` and `merge_performers` also record an applied DESTROY / MERGE edit,
+  closed at the performer's new `updated` time. `queryEdits` filters them by `target_type`,
+  `operation`, `applied` and `status`, sorts by CREATED_AT / UPDATED_AT / CLOSED_AT as
+  the server does (COALESCE with `created`, edit id as tie-breaker) and pages LIMIT/OFFSET.
 - Images are served at `<url>/images/<uuid>` from the files or bytes given; `?size=` is
   accepted (and recorded) but the original bytes are returned.
 - Timestamps come from a fake clock (2024-01-01 plus one second per change) unless given.
@@ -173,6 +177,7 @@ class FakeStashBox(FakeHttpServer):
         self.unstable_ties = unstable_ties
         self._removed_fields: set[tuple[str, str]] = set()
         self._performers: dict[str, dict[str, Any]] = {}
+        self._edits: list[dict[str, Any]] = []
         self._images: dict[str, FakeImage] = {}
         self._data_lock = threading.RLock()
         self._ticks = 0
@@ -303,18 +308,26 @@ class FakeStashBox(FakeHttpServer):
             record["updated"] = updated or self.now()
 
     def delete_performer(self, performer_id: str, *, updated: datetime | None = None) -> None:
-        self.update_performer(performer_id, updated=updated, deleted=True)
+        """Delete as an applied DESTROY edit would, closed at `updated` (default: now)."""
+        with self._data_lock:
+            closed = updated or self.now()
+            self.update_performer(performer_id, updated=closed, deleted=True)
+            self._record_edit("DESTROY", target_id=performer_id, closed=closed)
 
     def merge_performers(
         self, source_ids: Iterable[str], *, into: str, updated: datetime | None = None
     ) -> None:
-        """Merge sources into `into`: sources become deleted with `merged_into_id=into`."""
+        """Merge sources into `into`: sources become deleted with `merged_into_id=into`.
+        One applied MERGE edit records it, closed at `updated` (default: now)."""
         with self._data_lock:
+            closed = updated or self.now()
             target = self._record(into)
-            for source_id in source_ids:
-                self.update_performer(source_id, updated=updated, deleted=True, merged_into_id=into)
+            sources = list(source_ids)
+            for source_id in sources:
+                self.update_performer(source_id, updated=closed, deleted=True, merged_into_id=into)
                 target["merged_ids"].append(source_id)
-            target["updated"] = updated or self.now()
+            target["updated"] = closed
+            self._record_edit("MERGE", target_id=into, merge_source_ids=sources, closed=closed)
 
     def performer(self, performer_id: str) -> dict[str, Any]:
         """The performer as the GraphQL API renders it (a copy)."""
@@ -397,6 +410,17 @@ class FakeStashBox(FakeHttpServer):
             record = self._performers.get(performer_id)
             return self._render(record) if record else None
 
+    def query_edits(self, query_input: Mapping[str, Any]) -> dict[str, Any]:
+        """`queryEdits` semantics for the filters we send: filter, sort with id tie-breaker, page."""
+        with self._data_lock:
+            rows = [e for e in self._edits if _edit_matches(e, query_input)]
+            sort_key = _EDIT_SORT_KEYS[query_input.get("sort", "CREATED_AT")]
+            rows.sort(key=sort_key, reverse=query_input.get("direction", "DESC") == "DESC")
+            per_page = max(0, int(query_input.get("per_page", 25)))
+            offset = (max(1, int(query_input.get("page", 1))) - 1) * per_page
+            page = rows[offset : offset + per_page]
+            return {"count": len(rows), "edits": [self._render_edit(e) for e in page]}
+
     # -- internals -----------------------------------------------------------------------------
 
     def _record(self, performer_id: str) -> dict[str, Any]:
@@ -411,6 +435,45 @@ class FakeStashBox(FakeHttpServer):
         if unknown:
             raise ValueError(f"not Performer fields: {sorted(unknown)}")
         return dict(fields)
+
+    def _record_edit(
+        self,
+        operation: str,
+        *,
+        target_id: str,
+        closed: datetime,
+        merge_source_ids: Sequence[str] = (),
+    ) -> None:
+        """An applied performer edit; its target and sources render as they are when asked."""
+        self._edits.append(
+            {
+                "id": str(uuid.uuid4()),
+                "operation": operation,
+                "target_type": "PERFORMER",
+                "target_id": target_id,
+                "merge_source_ids": list(merge_source_ids),
+                "applied": True,
+                "status": "ACCEPTED",
+                "created": closed,
+                "updated": None,
+                "closed": closed,
+            }
+        )
+
+    def _render_edit(self, edit: Mapping[str, Any]) -> dict[str, Any]:
+        rendered = {key: copy.deepcopy(value) for key, value in edit.items()}
+        target_id = rendered.pop("target_id")
+        source_ids = rendered.pop("merge_source_ids")
+        rendered["target"] = self._render_target(target_id)
+        rendered["merge_sources"] = [self._render_target(source_id) for source_id in source_ids]
+        for key, default in _EDIT_RENDER_DEFAULTS.items():
+            rendered.setdefault(key, copy.deepcopy(default))
+        rendered["destructive"] = edit["operation"] in ("DESTROY", "MERGE")
+        return rendered
+
+    def _render_target(self, performer_id: str) -> dict[str, Any]:
+        # `EditTarget` is a union: graphql-core picks the member type by `__typename`.
+        return {"__typename": "Performer", **self._render(self._record(performer_id))}
 
     def _render(self, record: Mapping[str, Any]) -> dict[str, Any]:
         rendered = {key: copy.deepcopy(value) for key, value in record.items()}
@@ -443,6 +506,10 @@ class _Root:
     def queryPerformers(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
         _require_key(info)
         return self._fake.query_performers(input)
+
+    def queryEdits(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        _require_key(info)
+        return self._fake.query_edits(input)
 
 
 def _require_key(info: GraphQLResolveInfo) -> None:
@@ -503,6 +570,37 @@ _SORT_KEYS: dict[str, Any] = {
     "NAME": lambda record: record["name"],
     "CREATED_AT": lambda record: record["created"],
     "UPDATED_AT": lambda record: record["updated"],
+}
+
+
+def _edit_matches(edit: Mapping[str, Any], query_input: Mapping[str, Any]) -> bool:
+    filters = ("target_type", "operation", "applied", "status")
+    return all(query_input.get(name) is None or edit[name] == query_input[name] for name in filters)
+
+
+def _edit_time(edit: Mapping[str, Any], column: str) -> tuple[datetime, str]:
+    # stash-box: ORDER BY COALESCE(<column>, created_at) <dir>, id <dir>.
+    return (edit[column] or edit["created"], edit["id"])
+
+
+_EDIT_SORT_KEYS: dict[str, Any] = {
+    "CREATED_AT": lambda edit: _edit_time(edit, "created"),
+    "UPDATED_AT": lambda edit: _edit_time(edit, "updated"),
+    "CLOSED_AT": lambda edit: _edit_time(edit, "closed"),
+}
+
+_EDIT_RENDER_DEFAULTS: dict[str, Any] = {
+    "user": None,
+    "bot": False,
+    "details": None,
+    "old_details": None,
+    "options": None,
+    "comments": [],
+    "votes": [],
+    "vote_count": 0,
+    "update_count": 0,
+    "updatable": False,
+    "expires": None,
 }
 
 _RENDER_DEFAULTS: dict[str, Any] = {
