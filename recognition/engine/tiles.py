@@ -90,7 +90,8 @@ def analyze_tiles(
     Faces whose short side is under `min_size` tile pixels are dropped before embedding:
     they are too small to tell people apart and cost as much as any other face. Without
     `augment` descriptors skip test-time augmentation: a scene's many views of a person make
-    up for the noise, and it halves the time.
+    up for the noise (on the dev stills sprite, mirror averaging changed no name and the
+    mean confidence by 0.0001, for 20 % more time).
     """
     found: list[
         tuple[int, ImageBGR, Detection, Detection]
