@@ -4,6 +4,8 @@ from django.db import models
 class SyncKind(models.TextChoices):
     FULL = "full", "Full"
     INCREMENTAL = "incremental", "Incremental"
+    # Nothing fetched: an imported bundle's sync state, so incremental syncs start from it.
+    BUNDLE = "bundle", "From a bundle"
 
 
 class RunStatus(models.TextChoices):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
@@ -24,7 +25,12 @@ from scraping import tasks
 from scraping.choices import ItemState, RunStatus, SyncKind
 from scraping.http import AuthError, PermanentError, TransientError, host_of
 from scraping.models import SyncItem, SyncRun
-from scraping.selectors import sources_to_sync, sync_items_open, sync_run_unfinished
+from scraping.selectors import (
+    source_watermark,
+    sources_to_sync,
+    sync_items_open,
+    sync_run_unfinished,
+)
 from scraping.sync.clients import SourceClients, clients_for
 from scraping.sync.engine import SyncEngine
 from scraping.sync.items import item_claim, item_process, items_release_abandoned
@@ -34,6 +40,7 @@ from scraping.sync.runs import (
     HEARTBEAT_STALE,
     RunHolder,
     RunLost,
+    log_entry,
     run_claim,
     run_is_abandoned,
     worker_name,
@@ -133,6 +140,30 @@ def sync_runs_schedule() -> list[SyncRun]:
 
 
 # --- running ----------------------------------------------------------------------------------
+
+
+def source_watermark_adopt(*, source: Source, watermark: datetime, origin: str) -> SyncRun | None:
+    """Let incremental syncs of `source` start at `watermark` when it is newer than its own.
+
+    Used for an imported bundle: its publisher synced the source up to `watermark`, and the
+    import brought that state here. Recorded as a finished run of kind BUNDLE (nothing was
+    fetched), so the jobs page shows where the watermark came from.
+    """
+    current = source_watermark(source=source)
+    if current is not None and current >= watermark:
+        return None
+    now = timezone.now()
+    message = f"watermark {watermark.isoformat()} taken from {origin}"
+    logger.info("Source %s: %s", source.name, message)
+    return SyncRun.objects.create(
+        source=source,
+        kind=SyncKind.BUNDLE,
+        status=RunStatus.DONE,
+        watermark=watermark,
+        started_at=now,
+        finished_at=now,
+        log=[log_entry("info", message)],
+    )
 
 
 def sync_run_execute(

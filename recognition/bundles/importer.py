@@ -196,6 +196,29 @@ def _batched(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
         yield batch
 
 
+def _watermarks_adopt(manifest: Manifest, context: ImportContext) -> None:
+    """The publisher's sync watermarks: local incremental syncs continue from them."""
+    from django.utils.dateparse import parse_datetime
+
+    from performers.models import Source
+    from scraping.services import source_watermark_adopt
+
+    for entry in manifest.sources:
+        source_id = context.source_ids.get(str(entry.get("url") or ""))
+        try:
+            text = entry.get("watermark")
+            watermark = parse_datetime(text) if isinstance(text, str) else None
+        except ValueError:  # well-formed but impossible, e.g. month 13: no watermark
+            watermark = None
+        if source_id is None or watermark is None or watermark.tzinfo is None:
+            continue
+        source_watermark_adopt(
+            source=Source.objects.get(pk=source_id),
+            watermark=watermark,
+            origin=f"bundle {manifest.version}",
+        )
+
+
 @transaction.atomic
 def _apply(reader: BundleReader, context: ImportContext, progress: Progress | None) -> None:
     manifest, profile, record = reader.manifest, context.profile, context.record
@@ -221,6 +244,7 @@ def _apply(reader: BundleReader, context: ImportContext, progress: Progress | No
         done += len(rows)
         report("faces", done, faces_total)
     _deletions_apply(reader, context)
+    _watermarks_adopt(manifest, context)
     _face_sequence_reset()
     build = _index_switch(reader, context, report)
     BundleImport.objects.filter(pk=record.pk).update(

@@ -165,3 +165,37 @@ def test_identify_after_an_import_names_the_enrolled_performer(
     assert best["performer"]["name"] == "obama"
     assert best["performer"]["stash_ids"] == [{"endpoint": STASHDB, "stash_id": "stash-obama"}]
     assert body["index_version"].startswith(f"{PROFILE}:")
+
+
+def test_incremental_syncs_continue_from_the_publishers_watermark(bundle_env: Path) -> None:
+    from datetime import UTC, datetime
+
+    from performers.models import Source
+    from scraping.choices import RunStatus, SyncKind
+    from scraping.models import SyncRun
+    from scraping.selectors import source_watermark
+
+    publish_gallery(performers=2, faces_each=1)
+    published = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    SyncRun.objects.create(
+        source=Source.objects.get(url=STASHDB), status=RunStatus.DONE, watermark=published
+    )
+    export = bundle_export(destination=bundle_env / "gallery.zip")
+    consumer_wipe()
+    own = Source.objects.create(name="my stashdb", kind="stashbox", url=STASHDB, api_key="k")
+    SyncRun.objects.create(
+        source=own, status=RunStatus.DONE, watermark=datetime(2026, 10, 1, tzinfo=UTC)
+    )
+
+    bundle_import(path=Path(export.path))
+
+    assert source_watermark(source=own) == published  # newer than the consumer's own
+    adopted = SyncRun.objects.get(source=own, kind=SyncKind.BUNDLE)
+    assert adopted.status == RunStatus.DONE and export.version in adopted.log[0]["message"]
+
+    SyncRun.objects.create(
+        source=own, status=RunStatus.DONE, watermark=datetime(2026, 11, 20, tzinfo=UTC)
+    )
+    bundle_import(path=Path(export.path))  # an older watermark never moves it back
+    assert source_watermark(source=own) == datetime(2026, 11, 20, tzinfo=UTC)
+    assert SyncRun.objects.filter(source=own, kind=SyncKind.BUNDLE).count() == 1
