@@ -15,6 +15,7 @@ from recognition.engine.types import ImageBGR
 MIN_SIDE = 16
 DEFAULT_MAX_PIXELS = 40_000_000
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+_JPEG_END = b"\xff\xd9"
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageBGR:
@@ -32,6 +33,10 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageB
         image = _open_lazily(data)
         try:
             _check_dimensions(image.width, image.height, max_pixels)
+            if image.format == "JPEG" and data.endswith(_JPEG_END):
+                fast = _decode_complete_jpeg(data)
+                if fast is not None:
+                    return fast
             try:
                 image.load()
             except (OSError, SyntaxError, ValueError) as error:
@@ -44,6 +49,17 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageB
         finally:
             image.close()
     return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), dtype=np.uint8)
+
+
+def _decode_complete_jpeg(data: bytes) -> ImageBGR | None:
+    """OpenCV's JPEG decoder: the same libjpeg-turbo, 2-3x faster than going through PIL.
+
+    Only for files that end with the end-of-image marker: a cut-off JPEG would come back
+    grey-filled instead of failing, and must get PIL's "truncated" error. OpenCV applies
+    the EXIF orientation itself.
+    """
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    return None if decoded is None else np.asarray(decoded, dtype=np.uint8)
 
 
 def _open_lazily(data: bytes) -> Image.Image:

@@ -97,3 +97,14 @@ def test_decode_image_refuses_a_decompression_bomb_from_its_header_alone() -> No
     with pytest.raises(ImageError) as raised:
         decode_image(encode(Image.new("RGB", (200, 200)), "PNG"), max_pixels=10_000)
     assert raised.value.code == "too_large"
+
+
+def test_a_complete_jpeg_and_the_same_jpeg_with_trailing_bytes_decode_to_the_same_pixels() -> None:
+    # The first takes OpenCV's fast path, the second (no end marker last) PIL's.
+    data = (faces_or_skip(FACES) / "obama" / "001.jpg").read_bytes()
+    assert data.endswith(b"\xff\xd9")
+
+    fast, general = decode_image(data), decode_image(data + b"\x00trailing")
+
+    assert fast.shape == general.shape and fast.dtype == general.dtype == np.uint8
+    assert np.array_equal(fast, general)
