@@ -132,9 +132,15 @@ class Gallery:
                     self._index.add(labels[fresh], vectors[fresh])
                 self._max_face_id = int(labels[-1])
 
-    def search(self, vectors: npt.NDArray[np.float32], k: int) -> list[list[Neighbour]]:
-        """The k nearest active gallery faces of each probe, mapped to performers."""
-        self.refresh()
+    def search(
+        self, vectors: npt.NDArray[np.float32], k: int, *, refresh: bool = True
+    ) -> list[list[Neighbour]]:
+        """The k nearest active gallery faces of each probe, mapped to performers.
+
+        `refresh=False` is for a caller that has just refreshed (one request, one check).
+        """
+        if refresh or self._index is None:
+            self.refresh()
         assert self._index is not None
         if len(vectors) == 0:
             return []

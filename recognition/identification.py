@@ -104,7 +104,8 @@ def match_faces(
     if not faces:
         return []
     vectors = np.stack([face.embedding for face in faces]).astype(np.float32)
-    neighbours = context.gallery.search(vectors, NEIGHBOURS)
+    # gallery_context refreshed the gallery for this request already
+    neighbours = context.gallery.search(vectors, NEIGHBOURS, refresh=False)
     return [
         rank_identities(
             [n.performer_id for n in row],
