@@ -1,243 +1,60 @@
-"""The one way out: every outbound HTTP request of Stash Sense goes through `OutboundClient`.
-
-One place owns the timeouts, the User-Agent, the response size limit, the redirect policy, the
-retry policy (transient vs permanent errors), the rate limit and — for URLs that come from users
-or scraped data — the SSRF guard. Callers get a small typed `HttpResponse` or one of the
-`OutboundError` subclasses; they never see urllib3 or requests objects.
-
-Built on urllib3 directly (not requests) because the SSRF guard must connect to the address it
-checked: a pool is opened on the resolved IP while the Host header, SNI and certificate check
-keep the original name, so a DNS answer that changes between check and connect (rebinding)
-cannot steer us to an internal address. Environment proxies are not honoured for that reason.
-"""
+"""`OutboundClient`: the one object that sends requests, and its defaults."""
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import json as jsonlib
 import logging
 import random
 import socket
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import (
-    DecodeError,
-    LocationValueError,
-    ProtocolError,
-    SSLError,
-)
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+from urllib3.exceptions import LocationValueError, SSLError
 from urllib3.response import BaseHTTPResponse
+
+from scraping.http.errors import (
+    BlockedUrlError,
+    GraphQLQueryError,
+    PermanentError,
+    TransientError,
+    _reason,
+)
+from scraping.http.redirects import (
+    REDIRECT_STATUSES,
+    _has_credentials,
+    _redirected,
+    _without_credentials,
+)
+from scraping.http.response import (
+    HttpResponse,
+    _graphql_messages,
+    _graphql_messages_of,
+    _raise_for_status,
+    _read_limited,
+)
+from scraping.http.targets import (
+    Resolver,
+    _Target,
+    _with_params,
+    display_url,
+    is_public_address,
+    resolve_addresses,
+)
 
 if TYPE_CHECKING:
     from scraping.ratelimit import RateLimiter
 
-logger = logging.getLogger(__name__)
+# The package's name, as before the split: log lines and level settings keep saying scraping.http.
+logger = logging.getLogger("scraping.http")
 
 DEFAULT_USER_AGENT = "StashSense/0.1 (+self-hosted)"
 MIB = 1024 * 1024
 DEFAULT_MAX_BYTES = 20 * MIB
 DEFAULT_MAX_REDIRECTS = 5
-CHUNK_BYTES = 64 * 1024
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-TRANSIENT_STATUSES = frozenset({408, 425, 429})
-# Headers that carry credentials: never logged, never forwarded to another origin on redirect.
-CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "apikey", "x-api-key", "cookie", "proxy-authorization"}
-)
-
-Resolver = Callable[[str, int], list[str]]
-
-
-class OutboundError(Exception):
-    """Base of every error raised by the outbound client."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        response: HttpResponse | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.url = url if url is not None or response is None else response.url
-        self.status = status if status is not None or response is None else response.status
-        self.response = response
-
-
-class TransientError(OutboundError):
-    """Timeout, connection failure, truncated body, 429 or 5xx: worth retrying later."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        url: str | None = None,
-        status: int | None = None,
-        response: HttpResponse | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, url=url, status=status, response=response)
-        self.retry_after = retry_after
-
-
-class PermanentError(OutboundError):
-    """Other 4xx, unparseable body, response too large: record it, do not retry."""
-
-
-class NotFoundError(PermanentError):
-    """404 or 410: the resource is gone."""
-
-
-class AuthError(PermanentError):
-    """401/403 or an upstream "not authorized": the API key or token is missing or wrong."""
-
-
-class BlockedUrlError(PermanentError):
-    """The SSRF guard refused the URL (scheme, host not allowed, or a non-public address)."""
-
-
-class ResponseTooLargeError(PermanentError):
-    """The body grew past the size limit while it was being read."""
-
-
-class GraphQLQueryError(PermanentError):
-    """The GraphQL server answered with an `errors` list."""
-
-    def __init__(self, messages: list[str], *, url: str | None = None) -> None:
-        super().__init__("; ".join(messages) or "GraphQL error", url=url)
-        self.messages = messages
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    """A fully read response: status, headers (case-insensitive), body bytes, final URL."""
-
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
-    url: str
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON; `PermanentError` when it is not JSON."""
-        try:
-            return jsonlib.loads(self.content)
-        except ValueError as error:
-            raise PermanentError(
-                f"unparseable JSON from {display_url(self.url)}",
-                url=self.url,
-                status=self.status,
-            ) from error
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One checked hop: where to connect and what to send as Host."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int
-    path: str
-    connect_host: str
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host, self.port)
-
-    @property
-    def host_header(self) -> str:
-        name = f"[{self.host}]" if ":" in self.host else self.host
-        default_port = 443 if self.scheme == "https" else 80
-        return name if self.port == default_port else f"{name}:{self.port}"
-
-
-def display_url(url: str) -> str:
-    """The URL without query string or user info, safe to log (queries may hold tokens)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # an invalid port: show none rather than fail while reporting
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).hostname or url
-
-
-def origin_of(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) with the default port filled in: what credentials are bound to."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return (
-        scheme,
-        (parts.hostname or "").lower(),
-        parts.port or (443 if scheme == "https" else 80),
-    )
-
-
-def resolve_addresses(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (IPv4 and IPv6), in resolver order."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses: list[str] = []
-    for _family, _type, _proto, _name, sockaddr in infos:
-        address = str(sockaddr[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
-
-
-def is_public_address(address: str) -> bool:
-    """True only for globally routable unicast addresses (IPv4-mapped/6to4 are unwrapped)."""
-    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is not None and not is_public_address(str(embedded)):
-            return False
-    refused = (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-    return ip.is_global and not refused
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 class OutboundClient:
@@ -579,124 +396,3 @@ def _tls_options(verify: bool | str) -> dict[str, Any]:
     except ImportError:  # pragma: no cover - certifi ships with requests
         return {"cert_reqs": "CERT_REQUIRED"}
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
-
-
-def _reason(error: BaseException) -> str:
-    """The innermost cause of a urllib3 error, e.g. the certificate mismatch behind SSLError."""
-    seen: set[int] = set()
-    while id(error) not in seen:
-        seen.add(id(error))
-        wrapped = [arg for arg in error.args if isinstance(arg, BaseException)]
-        inner = error.__cause__ or (wrapped[-1] if wrapped else None)
-        if inner is None:
-            break
-        error = inner
-    return str(error)[:200]
-
-
-def _with_params(url: str, params: Mapping[str, Any] | None) -> str:
-    if not params:
-        return url
-    pairs = [(key, value) for key, value in params.items() if value is not None]
-    separator = "&" if urlsplit(url).query else "?"
-    return f"{url}{separator}{urlencode(pairs, doseq=True)}" if pairs else url
-
-
-def _read_limited(raw: BaseHTTPResponse, limit: int, url: str, deadline: float) -> bytes:
-    """Read the body, refusing it as soon as it passes `limit` (Content-Length is a hint only).
-
-    `read1` returns whatever arrived, so a server dripping bytes just under the read timeout
-    still hits the overall `deadline` (a monotonic time).
-    """
-    declared = raw.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raw.close()
-        raise ResponseTooLargeError(
-            f"{display_url(url)} announces {declared} bytes, limit is {limit}", url=url
-        )
-    chunks: list[bytes] = []
-    received = 0
-    try:
-        while chunk := raw.read1(CHUNK_BYTES, decode_content=True):
-            received += len(chunk)
-            if received > limit:
-                raise ResponseTooLargeError(
-                    f"{display_url(url)} sent more than {limit} bytes", url=url
-                )
-            if time.monotonic() > deadline:
-                raise TransientError(f"{display_url(url)} is sending too slowly", url=url)
-            chunks.append(chunk)
-    except OutboundError:
-        raw.close()
-        raise
-    except DecodeError as error:
-        raw.close()
-        raise PermanentError(f"undecodable body from {display_url(url)}", url=url) from error
-    except (ProtocolError, Urllib3TimeoutError, OSError) as error:
-        raw.close()
-        raise TransientError(
-            f"body from {display_url(url)} cut short ({type(error).__name__})", url=url
-        ) from error
-    return b"".join(chunks)
-
-
-def _raise_for_status(response: HttpResponse, *, carried_credentials: bool) -> HttpResponse:
-    status, host = response.status, host_of(response.url)
-    if status < 400:
-        return response
-    if status in (401, 403):
-        message = (
-            f"bad API key for {host} (HTTP {status})"
-            if carried_credentials
-            else f"{host} refused access without credentials (HTTP {status})"
-        )
-        raise AuthError(message, response=response)
-    if status in (404, 410):
-        raise NotFoundError(f"HTTP {status} for {display_url(response.url)}", response=response)
-    if status in TRANSIENT_STATUSES or status >= 500:
-        raise TransientError(
-            f"HTTP {status} from {host}",
-            response=response,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    raise PermanentError(f"HTTP {status} from {display_url(response.url)}", response=response)
-
-
-def _redirected(
-    status: int, method: str, body: bytes | None, headers: urllib3.HTTPHeaderDict
-) -> tuple[str, bytes | None, urllib3.HTTPHeaderDict]:
-    """307/308 repeat the request as is; 301/302/303 turn it into a body-less GET."""
-    if status in (307, 308) or method in ("GET", "HEAD"):
-        return method, body, headers
-    stripped = urllib3.HTTPHeaderDict(headers)
-    for name in ("Content-Type", "Content-Length"):
-        stripped.discard(name)
-    return "GET", None, stripped
-
-
-def _has_credentials(headers: Mapping[str, str]) -> bool:
-    return any(name.lower() in CREDENTIAL_HEADERS for name in headers)
-
-
-def _without_credentials(headers: urllib3.HTTPHeaderDict) -> urllib3.HTTPHeaderDict:
-    return urllib3.HTTPHeaderDict(
-        {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-    )
-
-
-def _graphql_messages_of(response: HttpResponse | None) -> list[str]:
-    if response is None:
-        return []
-    try:
-        return _graphql_messages(jsonlib.loads(response.content))
-    except ValueError:
-        return []
-
-
-def _graphql_messages(body: Any) -> list[str]:
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return []
-    return [
-        str(item.get("message", item)) if isinstance(item, dict) else str(item) for item in errors
-    ]
