@@ -99,7 +99,7 @@ class ScrfdDlibProfile(Profile):
 
     @property
     def embedder_runtime(self) -> str:
-        """ "onnxruntime", or "dlib" when the converted network could not be used."""
+        """Who computes descriptors: onnxruntime, or dlib itself when conversion failed."""
         return self._embedder.runtime
 
     def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
