@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recognition.engine.benchmark import benchmark_profile
+from recognition.engine.benchmark import benchmark_profile, benchmark_throughput
 from recognition.engine.images import decode_image
 from recognition.identification import identify_image, identify_scene
 from recognition.profiles import profile_for
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             "--tiles", type=int, default=81, help="Tiles per synthetic sprite (81 = 9x9)."
         )
         parser.add_argument("--repeats", type=int, default=5)
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=2,
+            help="Worker processes for the throughput run over the dev photos (0: skip it).",
+        )
 
     def emit(self, **fields: Any) -> None:
         self.stdout.write(json.dumps(fields))
@@ -50,6 +57,18 @@ class Command(BaseCommand):
         self.emit(
             bench="engine", **benchmark_profile(profile, image, repeats=options["repeats"] * 4)
         )
+        photos = sorted(  # the labelled portraits: not group photos, sprites or videos
+            p
+            for p in SHARED.glob("*/*.jpg")
+            if not p.parent.name.startswith("_") and p.parent.name not in ("sprites", "videos")
+        )
+        if options["processes"] > 0 and photos:
+            self.emit(
+                bench="throughput",
+                **benchmark_throughput(
+                    profile.name, settings.MODELS_DIR, photos, processes=options["processes"]
+                ),
+            )
         identify_image(data=image_bytes)  # loads the index
         timings = [
             self._seconds(lambda: identify_image(data=image_bytes))
