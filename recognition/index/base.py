@@ -86,6 +86,8 @@ def check_metric(metric: str) -> Metric:
 
 def _as_vectors(vectors: npt.ArrayLike, dim: int) -> FloatMatrix:
     matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+    if not matrix.flags.writeable:  # e.g. np.frombuffer over stored bytes: Voyager refuses it
+        matrix = matrix.copy()
     if matrix.ndim == 1:
         matrix = matrix.reshape(1, -1)
     if matrix.ndim != 2 or matrix.shape[1] != dim:

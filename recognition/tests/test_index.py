@@ -51,6 +51,19 @@ def test_query_returns_the_labels_and_true_distances_of_added_vectors(kind: str)
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "exact"])
+def test_read_only_vectors_such_as_stored_embedding_bytes_are_accepted(kind: str) -> None:
+    vectors, labels = _gallery(20), _labels(20)
+    stored = np.frombuffer(vectors.tobytes(), dtype=np.float32).reshape(20, 16)
+    assert not stored.flags.writeable
+    index = create_index(16, "l2", IndexParams(kind=kind))  # type: ignore[arg-type]
+    index.add(labels, stored)
+
+    found, _ = index.query(stored[3:5], k=1)
+
+    assert found[:, 0].tolist() == labels[3:5].tolist()
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "exact"])
 def test_cosine_distance_is_one_minus_cosine_similarity(kind: str) -> None:
     index = create_index(2, "cosine", IndexParams(kind=kind))  # type: ignore[arg-type]
     index.add([7, 8], np.array([[1.0, 0.0], [0.0, 5.0]], dtype=np.float32))
