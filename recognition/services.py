@@ -24,7 +24,14 @@ from recognition.engine.images import decode_image
 from recognition.engine.types import AnalyzedFace
 from recognition.enrollment import display_name
 from recognition.gallery import iter_face_vectors
-from recognition.index import IndexParams, Metric, build_from_batches, load_index
+from recognition.index import (
+    ExactIndex,
+    IndexParams,
+    Metric,
+    build_from_batches,
+    grown_up,
+    load_index,
+)
 from recognition.models import Face, IndexBuild, SourceImage
 from recognition.profiles import profile_for
 from stashsense.errors import ApplicationError
@@ -119,6 +126,7 @@ def index_build(
             built_at=timezone.now(),
             params={
                 **asdict(params),
+                "requested_kind": params.kind,
                 "kind": stats.kind,
                 "dim": dim,
                 "seconds": round(stats.seconds, 3),
@@ -282,17 +290,40 @@ def gallery_photo_add(
     return PhotoOutcome(image=row, faces=[face])
 
 
+def index_ensure(*, profile: str | None = None) -> IndexBuild:
+    """The profile's active index, built from the faces stored so far (maybe none) if it has
+    none yet. A sync calls this before its photo work: identification and identity
+    resolution then search the index plus the faces added since, instead of scanning the
+    database for every performer."""
+    name = profile or settings.STASHSENSE_PROFILE
+    build = IndexBuild.objects.filter(profile=name, active=True).first()
+    return build if build is not None else index_build(profile=name)
+
+
+def _params_of(build: IndexBuild) -> IndexParams:
+    """The parameters a build was asked for (its stored `kind` is the kind it became)."""
+    stored = dict(build.params or {})
+    stored["kind"] = stored.get("requested_kind", "auto")
+    known = IndexParams.__dataclass_fields__
+    return IndexParams(**{key: value for key, value in stored.items() if key in known})
+
+
+def _has_faces(profile: str) -> bool:
+    return Face.objects.filter(profile=profile, status=FaceStatus.ACTIVE).exists()
+
+
 def index_update(*, profile: str | None = None) -> IndexBuild | None:
     """Bring the active index file up to date without a rebuild (the one index writer).
 
     Appends faces added since the build, drops faces removed since, then writes the file
     atomically and records the new high-water mark. Servers pick the new file up by itself;
-    until then they add the same faces from the database on their own.
+    until then they add the same faces from the database on their own. A profile with faces
+    but no index yet (a first sync, an enrolment) gets its first build here.
     """
     name = profile or settings.STASHSENSE_PROFILE
     build = IndexBuild.objects.filter(profile=name, active=True).first()
     if build is None:
-        return None
+        return index_build(profile=name) if _has_faces(name) else None
     index = load_index(build.path)
     added, max_face_id = 0, build.max_face_id
     for labels, vectors in iter_face_vectors(profile=name, after_id=build.max_face_id):
@@ -308,6 +339,7 @@ def index_update(*, profile: str | None = None) -> IndexBuild | None:
     removed = index.remove(np.asarray(removed_ids, dtype=np.int64)) if removed_ids else 0
     if not added and not removed:
         return build
+    index = grown_up(index, _params_of(build))
     index.save(build.path)
     IndexBuild.objects.filter(pk=build.pk).update(
         faces=len(index),
@@ -317,6 +349,7 @@ def index_update(*, profile: str | None = None) -> IndexBuild | None:
         .distinct()
         .count(),
         built_at=timezone.now(),
+        params={**build.params, "kind": "exact" if isinstance(index, ExactIndex) else "hnsw"},
     )
     logger.info("Index %s updated: %d added, %d removed", build.pk, added, removed)
     build.refresh_from_db()

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from performers.choices import SourceKind
 from performers.models import Source
 from performers.services import source_upsert
+from recognition.services import index_ensure
 from recognition.tasks import index_update
 from scraping import tasks
 from scraping.choices import ItemState, RunStatus, SyncKind
@@ -220,6 +221,8 @@ def _drive(
     holder: RunHolder, clients: SourceClients, dispatch: Dispatch, progress: Progress | None
 ) -> None:
     run = holder.run
+    if SyncOptions.of(run.options).images:
+        index_ensure()  # photo work searches the index (plus new faces), not the database
     items_release_abandoned(run, all_running=dispatch == "inline")
     inline = partial(_item_inline, clients=clients, worker=holder.worker)
     handler: Callable[[SyncItem], None] = inline

@@ -30,6 +30,7 @@ from recognition.index.building import (
     IndexParams,
     build_from_batches,
     create_index,
+    grown_up,
     load_index,
 )
 from recognition.index.exact import ExactIndex, set_blas_threads
@@ -56,6 +57,7 @@ __all__ = [
     "build_from_batches",
     "check_metric",
     "create_index",
+    "grown_up",
     "load_index",
     "set_blas_threads",
     "write_atomically",

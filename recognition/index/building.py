@@ -112,8 +112,7 @@ def build_from_batches(
     index: FaceIndex | ExactIndex = create_index(dim, metric, params, expected_size=0)
     for labels, vectors in batches:
         index.add(labels, vectors)
-        if isinstance(index, ExactIndex) and not _wants_exact(params, len(index)):
-            index = _moved_to_hnsw(index, params)
+        index = grown_up(index, params)
         if progress is not None:
             progress(len(index))
     index.save(path)
@@ -125,6 +124,14 @@ def build_from_batches(
         vectors_per_second=len(index) / seconds if seconds > 0 else 0.0,
         file_bytes=os.path.getsize(path),
     )
+
+
+def grown_up(index: FaceIndex | ExactIndex, params: IndexParams) -> FaceIndex | ExactIndex:
+    """`index`, or its vectors in an HNSW graph once an "auto" exact index passed
+    `exact_below` (by a build, or by the appends of incremental updates)."""
+    if isinstance(index, ExactIndex) and not _wants_exact(params, len(index)):
+        return _moved_to_hnsw(index, params)
+    return index
 
 
 def _moved_to_hnsw(exact: ExactIndex, params: IndexParams) -> FaceIndex:

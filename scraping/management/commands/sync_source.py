@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from performers.models import Source
+from recognition.services import index_update
 from scraping.choices import RunStatus
 from scraping.http import TransientError
 from scraping.models import SyncRun
@@ -61,7 +62,12 @@ class Command(BaseCommand):
             raise CommandError(f"{error} — run the command again to resume.") from error
         if run.status != RunStatus.DONE:
             raise CommandError(f"Sync run #{run.pk} {run.get_status_display()}: {run.last_error}")
-        self.stdout.write(self.style.SUCCESS(_summary(run)))
+        summary = _summary(run)
+        if run.faces:
+            # The run also queued this for a worker; in-process, the index is ready on return.
+            build = index_update()
+            summary += f" The index holds {build.faces if build else 0} faces."
+        self.stdout.write(self.style.SUCCESS(summary))
 
     def _execute(self, run: SyncRun) -> SyncRun:
         bar = tqdm(unit="performer", disable=not self.stdout.isatty(), desc=run.source.name)
