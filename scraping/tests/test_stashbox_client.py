@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -339,6 +340,25 @@ def test_iter_images_downloads_each_image_at_the_size_and_skips_missing_ones(
     assert downloads[0].content == PHOTOS[0].read_bytes()
     assert downloads[0].content_type == "image/jpeg"
     assert [r.param("size") for r in box.requests_to("/images/")] == ["300", "300"]
+
+
+def test_the_fake_scales_large_images_down_to_the_size_asked_for_as_stash_box_does(
+    box: FakeStashBox, client: StashBoxClient
+) -> None:
+    from PIL import Image
+
+    large = FACES / "biden/001.jpg"  # 970x2204
+    performer_id = box.add_performer("Joe", images=[large, PHOTOS[0]])
+    joe = client.find_performer(performer_id)
+    assert joe is not None
+
+    scaled, small = list(client.iter_images(joe, 600))
+    full = next(client.iter_images(joe, "full"))
+
+    with Image.open(io.BytesIO(scaled.content)) as picture:
+        assert picture.size == (264, 600) and picture.format == "JPEG"
+    assert small.content == PHOTOS[0].read_bytes()  # 150x150: nothing to scale
+    assert full.content == large.read_bytes()
 
 
 def test_the_api_key_goes_only_to_the_endpoint_host(

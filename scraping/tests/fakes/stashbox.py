@@ -19,8 +19,10 @@ Behaves like the real server where our code depends on it:
   closed at the performer's new `updated` time. `queryEdits` filters them by `target_type`,
   `operation`, `applied` and `status`, sorts by CREATED_AT / UPDATED_AT / CLOSED_AT as
   the server does (COALESCE with `created`, edit id as tie-breaker) and pages LIMIT/OFFSET.
-- Images are served at `<url>/images/<uuid>` from the files or bytes given; `?size=` is
-  accepted (and recorded) but the original bytes are returned.
+- Images are served at `<url>/images/<uuid>` from the files or bytes given. `?size=N` works
+  as on stash-box: a picture larger than N pixels on its long side is scaled down to N and
+  re-encoded (JPEG, made once per image and size); smaller ones, `?size=full` and bytes that
+  are not a picture come back as given.
 - Timestamps come from a fake clock (2024-01-01 plus one second per change) unless given.
 
 Faults, counting and request logs come from `FakeHttpServer` (`fail_next`, `rate_limit_next`,
@@ -179,6 +181,7 @@ class FakeStashBox(FakeHttpServer):
         self._performers: dict[str, dict[str, Any]] = {}
         self._edits: list[dict[str, Any]] = []
         self._images: dict[str, FakeImage] = {}
+        self._resized: dict[tuple[str, int], bytes] = {}
         self._data_lock = threading.RLock()
         self._ticks = 0
         self._random = random.Random(seed)
@@ -348,7 +351,7 @@ class FakeStashBox(FakeHttpServer):
         if request.path == "/graphql" and request.method == "POST":
             return self._graphql(request)
         if request.path.startswith("/images/") and request.method in ("GET", "HEAD"):
-            return self._image(request.path.removeprefix("/images/"))
+            return self._image(request.path.removeprefix("/images/"), request.param("size"))
         return super().handle(request)
 
     def _graphql(self, request: RecordedRequest) -> CannedResponse:
@@ -381,11 +384,20 @@ class FakeStashBox(FakeHttpServer):
             body["errors"] = [error.formatted for error in result.errors]
         return CannedResponse.json(body)
 
-    def _image(self, image_id: str) -> CannedResponse:
+    def _image(self, image_id: str, size: str | None) -> CannedResponse:
         image = self._images.get(image_id)
         if image is None:
             return CannedResponse(404, b"image not found")
-        return CannedResponse(200, image.content, {"Content-Type": image.content_type})
+        limit = int(size) if size is not None and size.isdigit() and int(size) > 0 else None
+        if limit is None or max(image.width, image.height) <= limit or not image.width:
+            return CannedResponse(200, image.content, {"Content-Type": image.content_type})
+        with self._data_lock:
+            resized = self._resized.get((image_id, limit))
+        if resized is None:
+            resized = _scaled_jpeg(image.content, limit)
+            with self._data_lock:
+                self._resized[(image_id, limit)] = resized
+        return CannedResponse(200, resized, {"Content-Type": "image/jpeg"})
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -539,6 +551,17 @@ def _url_record(item: str | tuple[str, str]) -> dict[str, Any]:
             "updated": FAKE_EPOCH,
         },
     }
+
+
+def _scaled_jpeg(content: bytes, limit: int) -> bytes:
+    """The picture with its long side scaled down to `limit`, as a JPEG."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as picture:
+        picture.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        picture.convert("RGB").save(out, format="JPEG", quality=90)
+    return out.getvalue()
 
 
 def _measure_image(content: bytes, source: ImageSource) -> tuple[int, int, str]:
