@@ -26,7 +26,9 @@ def _faces(number: int, dim: int = 128) -> list[Face]:
     for _ in range(number):
         vector = generator.normal(size=dim).astype(np.float32)
         vector /= np.linalg.norm(vector)
-        performer = performer_create(name=f"Performer {len(faces)} {generator.integers(1_000_000_000)}")
+        performer = performer_create(
+            name=f"Performer {len(faces)} {generator.integers(1_000_000_000)}"
+        )
         faces.append(
             Face.objects.create(
                 performer=performer, profile=settings.STASHSENSE_PROFILE, embedding=vector.tobytes()
