@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from performers.models import Performer, Source
@@ -267,27 +267,43 @@ def gallery_photo_add(
     engine = profile_for(profile)
     height, width = image.shape[:2]
     primary = _primary_face(engine.analyze(image), width, height)
-    with transaction.atomic():
-        row, created = SourceImage.objects.get_or_create(
-            performer=performer,
-            sha256=digest,
-            defaults={"url": url[:1000], "source": source, "width": width, "height": height},
-        )
-        if not created:
-            return PhotoOutcome(image=row, faces=[], duplicate=True)
-        if primary is None:
-            return PhotoOutcome(image=row, faces=[], skipped_reason="no face found")
-        if not primary.quality.passed:
-            return PhotoOutcome(
-                image=row,
-                faces=[],
-                skipped_reason="face below quality gates: " + ", ".join(primary.quality.reasons),
+    kept = primary if primary is not None and primary.quality.passed else None
+    try:
+        with transaction.atomic():
+            row = SourceImage.objects.create(
+                performer=performer,
+                sha256=digest,
+                url=url[:1000],
+                source=source,
+                width=width,
+                height=height,
+                face_count=1 if kept is not None else 0,
             )
-        face = face_create(
-            performer=performer, analyzed=primary, profile=engine.name, origin=origin, image=row
+            faces = []
+            if kept is not None:
+                faces.append(
+                    face_create(
+                        performer=performer,
+                        analyzed=kept,
+                        profile=engine.name,
+                        origin=origin,
+                        image=row,
+                    )
+                )
+    except IntegrityError:  # another worker stored the same photo meanwhile
+        existing = SourceImage.objects.filter(performer=performer, sha256=digest).first()
+        if existing is None:
+            raise
+        return PhotoOutcome(image=existing, faces=[], duplicate=True)
+    if primary is None:
+        return PhotoOutcome(image=row, faces=[], skipped_reason="no face found")
+    if kept is None:
+        return PhotoOutcome(
+            image=row,
+            faces=[],
+            skipped_reason="face below quality gates: " + ", ".join(primary.quality.reasons),
         )
-        SourceImage.objects.filter(pk=row.pk).update(face_count=1)
-    return PhotoOutcome(image=row, faces=[face])
+    return PhotoOutcome(image=row, faces=faces)
 
 
 def index_ensure(*, profile: str | None = None) -> IndexBuild:
