@@ -112,13 +112,17 @@ class DatabaseFaceScan:
 class GalleryFaceSearch:
     """The process's loaded gallery (active index plus faces added since its build)."""
 
-    def __init__(self, gallery: Gallery) -> None:
+    def __init__(self, gallery: Gallery, *, refreshed: bool = False) -> None:
         self.gallery = gallery
+        # Made right after a refresh, the first search need not check again; later ones do
+        # (a search may be kept for many performers, and faces arrive meanwhile).
+        self._refresh = not refreshed
 
     def nearest(self, queries: Vectors, *, k: int) -> list[Neighbour]:
         if len(queries) == 0:
             return []
-        rows = self.gallery.search(queries, k)
+        rows = self.gallery.search(queries, k, refresh=self._refresh)
+        self._refresh = True
         return [Neighbour(found.face_id, found.distance) for row in rows for found in row]
 
 
@@ -130,7 +134,7 @@ def face_search_for(*, profile: str, metric: Metric) -> FaceSearch | None:
     except NoIndexError:
         pass
     else:
-        return GalleryFaceSearch(gallery)
+        return GalleryFaceSearch(gallery, refreshed=True)
     faces = Face.objects.filter(profile=profile, status=FaceStatus.ACTIVE).count()
     if faces > DATABASE_SCAN_LIMIT:
         logger.warning("No index for %s and %s faces: face-only resolution skipped", profile, faces)

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -38,6 +39,8 @@ RESOLVER = "resolver"
 MAX_MERGE_ROUNDS = 3
 # Below this many other faces a gallery cannot say which face is the odd one out.
 OUTLIER_MIN_GALLERY = 3
+# A face is compared with at most this many others (the performer's best by quality).
+OUTLIER_COMPARE = 64
 _UNDECIDED = [ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED]
 
 
@@ -212,16 +215,34 @@ def review_item_create_suspicious_face(
 def face_check_outlier(*, face: Face) -> ReviewItem | None:
     """Flag `face` when it sits far from the rest of its performer's gallery (call it after
     adding a face); a face a curator kept is never flagged again."""
-    if face.status != FaceStatus.ACTIVE:
-        return None
+    return faces_check_outliers(faces=[face])[0]
+
+
+def faces_check_outliers(*, faces: Sequence[Face]) -> list[ReviewItem | None]:
+    """`face_check_outlier` for several faces, each performer's gallery read once."""
+    found: list[ReviewItem | None] = [None] * len(faces)
+    groups: dict[tuple[Any, str], list[int]] = {}
+    for position, face in enumerate(faces):
+        if face.status == FaceStatus.ACTIVE:
+            groups.setdefault((face.performer_id, face.profile), []).append(position)
+    for (performer_id, profile), positions in groups.items():
+        # The best OUTLIER_COMPARE + 1 faces hold the best OUTLIER_COMPARE others of any face.
+        gallery = performer_gallery(
+            performer_id=performer_id, profile=profile, limit=OUTLIER_COMPARE + 1
+        )
+        for position in positions:
+            face = faces[position]
+            rest = [row for row, pk in enumerate(gallery.face_ids) if pk != face.pk]
+            found[position] = _check_outlier(face, gallery.vectors[rest[:OUTLIER_COMPARE]])
+    return found
+
+
+def _check_outlier(face: Face, rest: np.ndarray) -> ReviewItem | None:
     thresholds = thresholds_for(face.profile)
-    rest = performer_gallery(
-        performer_id=face.performer_id, profile=face.profile, exclude_face_id=face.pk, limit=64
-    )
     vector = face.vector()
-    if len(rest) < OUTLIER_MIN_GALLERY or rest.vectors.shape[1] != vector.shape[0]:
+    if len(rest) < OUTLIER_MIN_GALLERY or rest.shape[1] != vector.shape[0]:
         return None
-    distance = distance_to_rest(vector, rest.vectors, thresholds.metric)
+    distance = distance_to_rest(vector, rest, thresholds.metric)
     if distance is None or distance < thresholds.outlier_min:
         return None
     evidence = {
@@ -249,7 +270,7 @@ def performer_check_outliers(
         status=FaceStatus.ACTIVE,
         profile=profile or settings.STASHSENSE_PROFILE,
     )
-    return [item for face in faces if (item := face_check_outlier(face=face)) is not None]
+    return [item for item in faces_check_outliers(faces=list(faces)) if item is not None]
 
 
 def _low_confidence_key(payload: Mapping[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from curation.choices import ReviewKind, ReviewStatus
 from curation.models import ReviewItem
 from curation.services import (
     face_check_outlier,
+    faces_check_outliers,
     review_item_accept,
     review_item_claim,
     review_item_create_duplicate,
@@ -185,6 +186,34 @@ def test_a_small_gallery_cannot_tell_which_face_is_odd() -> None:
     gallery(performer, centre, 2, seed=1)
     stranger = FaceFactory.create(performer=performer, vector=at_distance(centre, 0.9, seed=5))
     assert face_check_outlier(face=stranger) is None
+
+
+def test_checking_several_faces_at_once_flags_the_same_faces_as_one_at_a_time() -> None:
+    anna, bea = performer_create(name="Anna"), performer_create(name="Bea")
+    anna_centre, bea_centre = identity_centre(1), identity_centre(2)
+    anna_faces = gallery(anna, anna_centre, 4, seed=1)
+    bea_faces = gallery(bea, bea_centre, 2, seed=2)  # too few to judge
+    strangers = [
+        FaceFactory.create(performer=anna, vector=at_distance(anna_centre, 0.9, seed=5)),
+        FaceFactory.create(performer=bea, vector=at_distance(bea_centre, 0.9, seed=6)),
+    ]
+    faces = [anna_faces[0], strangers[0], bea_faces[0], strangers[1]]
+
+    found = faces_check_outliers(faces=faces)
+
+    assert [item is not None for item in found] == [False, True, False, False]
+    flagged = found[1]
+    assert flagged is not None and flagged.face == strangers[0]
+    assert flagged.evidence[0]["details"]["compared_with"] == 4
+    assert ReviewItem.objects.count() == 1
+    # One at a time, the same verdicts (the open item is found again, not doubled).
+    assert [face_check_outlier(face=face) is not None for face in faces] == [
+        False,
+        True,
+        False,
+        False,
+    ]
+    assert ReviewItem.objects.count() == 1
 
 
 def test_low_confidence_feedback_is_queued_once_per_scene_person(alice: Any) -> None:

@@ -18,7 +18,7 @@ from django.db.models import F, Max, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from curation.services import face_check_outlier, identity_resolve_performer
+from curation.services import faces_check_outliers, identity_resolve_performer
 from performers.models import Performer, Source
 from recognition.choices import FaceOrigin
 from recognition.models import Face, SourceImage
@@ -114,8 +114,8 @@ def _curate(performer: Performer, faces: list[Face], *, resolve: bool) -> list[s
     """Outlier checks for the new faces, then identity resolution; failures are recorded,
     not raised: curation is advice, and the sync must not stop on it."""
     errors: list[str] = []
-    for face in faces:
-        errors += _guarded("outlier check", face_check_outlier, face=face)
+    if faces:
+        errors += _guarded("outlier check", faces_check_outliers, faces=faces)
     if resolve:
         errors += _guarded("identity resolution", identity_resolve_performer, performer=performer)
     return errors
