@@ -66,6 +66,20 @@ def test_input_sizes_keep_the_long_side_and_round_the_short_one(fixed_model: Pat
     assert free.input_size((10, 2000, 3)) == (640, 32)
 
 
+def test_every_canvas_size_runs_on_the_one_size_free_session(fixed_model: Path) -> None:
+    """insightface would otherwise keep a fixed-shape session (~45 MB) per size it meets."""
+    free = detector(ensure_dynamic_scrfd(fixed_model))
+    generator = np.random.default_rng(7)
+    for short in (96, 224, 352, 480, 640):
+        for shape in ((short, 640, 3), (640, short, 3)):
+            free.detect(generator.integers(0, 255, size=shape, dtype=np.uint8))
+
+    sessions = free._model._resolution_session_pool.snapshot()  # insightface's own record
+
+    assert len(sessions) >= 9  # sizes it was asked for
+    assert {id(session) for session in sessions.values()} == {id(free._model.session)}
+
+
 def test_a_model_without_the_expected_resize_steps_is_refused() -> None:
     from onnx import TensorProto, helper
 
