@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from curation.galleries import Metric, Vectors, pairwise_distances
+from performers.models import Performer
 from recognition.choices import FaceStatus
 from recognition.gallery import Gallery, NoIndexError, gallery_for
 from recognition.models import Face
@@ -30,6 +31,7 @@ _SCAN_CHUNK = 4096
 class Neighbour:
     face_id: int
     distance: float
+    performer_id: Any = None  # when the search knows it already (the loaded gallery does)
 
 
 class FaceSearch(Protocol):
@@ -123,7 +125,12 @@ class GalleryFaceSearch:
             return []
         rows = self.gallery.search(queries, k, refresh=self._refresh)
         self._refresh = True
-        return [Neighbour(found.face_id, found.distance) for row in rows for found in row]
+        to_key = Performer._meta.pk.to_python  # the gallery keeps performer ids as text
+        return [
+            Neighbour(found.face_id, found.distance, to_key(found.performer_id))
+            for row in rows
+            for found in row
+        ]
 
 
 def face_search_for(*, profile: str, metric: Metric) -> FaceSearch | None:

@@ -299,7 +299,10 @@ def face_neighbours(
     neighbours: list[Neighbour] = search.nearest(gallery.vectors, k=FACE_NEIGHBOURS + len(gallery))
     own = set(gallery.face_ids)
     close = [n for n in neighbours if n.face_id not in own and n.distance < thresholds.same]
-    owners = face_performers(face_ids=[n.face_id for n in close], profile=profile)
+    owners = {n.face_id: n.performer_id for n in close if n.performer_id is not None}
+    unknown = [n.face_id for n in close if n.performer_id is None]
+    if unknown:
+        owners.update(face_performers(face_ids=unknown, profile=profile))
     best: dict[Any, float] = {}
     for neighbour in close:
         owner = owners.get(neighbour.face_id)
@@ -326,6 +329,8 @@ def compatible_merges(performer: Performer, merges: list[Decision]) -> list[Deci
     """The merges that can go together: two candidates that each may join `performer` may
     still clash with each other (two entries on one endpoint). The rest wait for the next
     round, where the clash shows as a blocker against the merged identity."""
+    if not merges:
+        return []
     endpoints = live_endpoints(performer)
     group = []
     for decision in merges:
