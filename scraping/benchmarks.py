@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import resource
 import shutil
 import tempfile
@@ -110,7 +111,7 @@ def bench_faces(
         ready.wait(timeout=300)
         started = time.monotonic()
         machine_before, own_before = _machine_busy(), time.process_time()
-        drained = [results.get(timeout=3600) for _ in processes]
+        drained = [_result_of(processes, results) for _ in processes]
         seconds = max(finished for _, _, finished, _ in drained) - started
         machine_busy = _machine_busy() - machine_before
         upstream_cpu = time.process_time() - own_before  # the fake server's threads
@@ -188,7 +189,7 @@ def bench_memory(*, performers: int, page_size: int, samples: int = 10) -> dict[
         every = max(1, performers // samples)
         child = context.Process(target=_sync_sampling_memory, args=(run.pk, every, results))
         child.start()
-        measured = results.get(timeout=6 * 3600)
+        measured = _result_of([child], results)
         child.join(timeout=60)
     run.refresh_from_db()
     curve = measured["rss_mib"]
@@ -228,6 +229,19 @@ def _sync_sampling_memory(run_id: int, every: int, results: Any) -> None:
         }
     )
     connections.close_all()
+
+
+def _result_of(processes: list[Any], results: Any) -> Any:
+    """The next result a child puts; an error as soon as a child died without one."""
+    while True:
+        try:
+            return results.get(timeout=1)
+        except queue.Empty:
+            dead = [p for p in processes if p.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(
+                    f"a benchmark process failed (exit code {dead[0].exitcode}); see its output"
+                ) from None
 
 
 def _machine_busy() -> float:

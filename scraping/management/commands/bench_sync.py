@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from argparse import ArgumentParser
 from typing import Any
 
@@ -23,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--photo-performers", type=int, default=60)
         parser.add_argument("--photos", type=int, default=2, help="Photos per performer.")
         parser.add_argument("--ort-threads", type=int, default=1, help="Per worker process.")
+        parser.add_argument(
+            "--repeat", type=int, default=1, help="Faces runs per worker count (then a median)."
+        )
         parser.add_argument("--performers", type=int, default=20_000, help="For the memory run.")
         parser.add_argument("--page-size", type=int, default=100)
         parser.add_argument("--only", choices=["faces", "memory"], default=None)
@@ -33,14 +37,28 @@ class Command(BaseCommand):
         # Each measurement in a database of its own: runs must not see each other's galleries.
         if options["only"] in (None, "faces"):
             for workers in options["workers"]:
-                with scratch_database():
-                    result = bench_faces(
-                        performers=options["photo_performers"],
-                        photos_each=options["photos"],
-                        workers=workers,
-                        ort_threads=options["ort_threads"],
+                rates = []
+                for _ in range(options["repeat"]):
+                    with scratch_database():
+                        result = bench_faces(
+                            performers=options["photo_performers"],
+                            photos_each=options["photos"],
+                            workers=workers,
+                            ort_threads=options["ort_threads"],
+                        )
+                    self._print(result)
+                    rates.append(result["faces_per_second"] or 0.0)
+                if len(rates) > 1:
+                    self._print(
+                        {
+                            "bench": "faces_summary",
+                            "workers": workers,
+                            "runs": len(rates),
+                            "faces_per_second_median": round(statistics.median(rates), 2),
+                            "faces_per_second_min": min(rates),
+                            "faces_per_second_max": max(rates),
+                        }
                     )
-                self._print(result)
         if options["only"] in (None, "memory"):
             with scratch_database():
                 result = bench_memory(
