@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from recognition.enrollment import labelled_photos
-from recognition.services import performer_enroll
+from recognition.services import index_update, performer_enroll
 
 
 class Command(BaseCommand):
@@ -41,3 +41,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"enrolled {performers} performers: {faces} new faces, {duplicates} photos already known, {skipped} skipped"
         )
+        build = index_update(profile=options["profile"])  # the first build, or the new faces
+        if build is not None:
+            self.stdout.write(f"index #{build.pk}: {build.faces} faces")
