@@ -30,7 +30,8 @@ DELTA_BATCH = 2000
 class NoIndexError(ApplicationError):
     def __init__(self, profile: str) -> None:
         super().__init__(
-            f"No face index for profile {profile!r} yet: run `manage.py build_index`.",
+            f"No face index for profile {profile!r} yet: enroll photos, sync a source or run "
+            "`manage.py build_index`.",
             code="no_index",
             status_code=503,
             headers={"Retry-After": "60"},
