@@ -62,7 +62,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             STASHSENSE_MAX_IMAGE_PIXELS=str(MAX_IMAGE_PIXELS),
             **database,
         )
-        enroll(stack, GALLERY)
-        stack.manage("build_index")
+        enroll(stack, GALLERY)  # and its index
         with gunicorn(stack, threads=8) as server:
             yield Served(stack=stack, server=server)

@@ -63,8 +63,7 @@ def test_a_build_killed_mid_write_leaves_the_previous_index_active_loadable_and_
     models_or_skip()
     photos_or_skip()
     stack = stack_create(tmp_path / "stack")
-    enroll(stack, REAL)
-    stack.manage("build_index")
+    enroll(stack, REAL)  # makes the first build
     [(previous, _, _, _, previous_path)] = builds(stack)
     stack.python("stashsense.tests.fault.synthetic_gallery", str(SYNTHETIC_FACES))
 
