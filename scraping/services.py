@@ -7,6 +7,7 @@ entry points that commands, tasks and the admin call.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -270,14 +271,28 @@ def sync_item_execute(*, item: SyncItem) -> SyncItem:
     if claimed is None:
         item.refresh_from_db()
         return item
-    clients = clients_for(claimed.run.source)
-    try:
-        item_process(claimed, clients=clients, worker=worker)
-    finally:
-        clients.close()
+    item_process(claimed, clients=_worker_clients(claimed.run.source), worker=worker)
     sync_run_complete(run=claimed.run)
     claimed.refresh_from_db()
     return claimed
+
+
+_worker_local = threading.local()
+
+
+def _worker_clients(source: Source) -> SourceClients:
+    """This thread's clients for `source`, kept from task to task: a worker taking one item
+    after another reuses its connections (and TLS sessions) to the source. A changed source
+    (URL, key, rate) gets new clients."""
+    key = (source.pk, source.kind, source.url, source.api_key, source.requests_per_minute)
+    held: tuple[tuple[Any, ...], SourceClients] | None = getattr(_worker_local, "clients", None)
+    if held is not None and held[0] == key:
+        return held[1]
+    if held is not None:
+        held[1].close()
+    clients = clients_for(source)
+    _worker_local.clients = (key, clients)
+    return clients
 
 
 def sync_items_drain(*, run: SyncRun) -> tuple[int, int]:

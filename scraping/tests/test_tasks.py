@@ -16,7 +16,12 @@ from recognition.models import Face
 from scraping import tasks
 from scraping.choices import ItemState, RunStatus, SyncKind
 from scraping.models import SyncItem, SyncRun
-from scraping.services import sync_run_create, sync_run_enqueue, sync_runs_schedule
+from scraping.services import (
+    sync_run_create,
+    sync_run_enqueue,
+    sync_run_execute,
+    sync_runs_schedule,
+)
 from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import (
     PEOPLE,
@@ -67,6 +72,32 @@ def test_the_sync_run_task_takes_an_id_and_drives_the_run(box: FakeStashBox) -> 
 
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.performers_new == 3
+
+
+@needs_specs
+@pytest.mark.django_db
+def test_item_tasks_in_one_worker_reuse_its_connection_to_the_source(
+    box: FakeStashBox, faces_dir: object, face_models: None
+) -> None:
+    for n in range(3):
+        box.add_performer(f"P{n}", images=photos(PEOPLE[n], 1))
+    source = stashbox_source(box)
+    run = sync_run_execute(run=sync_run_create(source=source, full=True), dispatch="defer")
+    box.reset_requests()
+    first, second, third = SyncItem.objects.filter(run=run).order_by("pk")
+
+    for item in (first, second):
+        tasks.sync_item.apply(args=(item.pk,)).get()
+    Source.objects.filter(pk=source.pk).update(api_key="rotated-key")  # a changed source...
+    box.api_key = "rotated-key"
+    tasks.sync_item.apply(args=(third.pk,)).get()
+
+    ports = [request.peer_port for request in box.requests_to("/images/")]
+    assert len(ports) == 3
+    assert ports[0] == ports[1]  # one kept-alive connection from task to task
+    assert ports[2] != ports[1]  # ...gets clients of its own
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.faces == Face.objects.count() >= 2
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    peer_port: int = 0  # the client's port: requests with one port came over one connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -281,6 +282,7 @@ def _handler_class_for(server: FakeHttpServer) -> type[BaseHTTPRequestHandler]:
                 query=parse_qs(parts.query, keep_blank_values=True),
                 headers={name.lower(): value for name, value in self.headers.items()},
                 body=self.rfile.read(length) if length else b"",
+                peer_port=int(self.client_address[1]),
             )
             fault: _Fault | None = None
             try:
