@@ -113,7 +113,12 @@ def bench_faces(
         machine_before, own_before = _machine_busy(), time.process_time()
         drained = [_result_of(processes, results) for _ in processes]
         seconds = max(finished for _, _, finished, _ in drained) - started
-        machine_busy = _machine_busy() - machine_before
+        machine_after = _machine_busy()
+        machine_busy = (
+            machine_after - machine_before
+            if machine_after is not None and machine_before is not None
+            else None
+        )
         upstream_cpu = time.process_time() - own_before  # the fake server's threads
         for process in processes:
             process.join(timeout=60)
@@ -244,13 +249,13 @@ def _result_of(processes: list[Any], results: Any) -> Any:
                 ) from None
 
 
-def _machine_busy() -> float:
-    """CPU-seconds all CPUs spent not idle since boot (Linux /proc/stat; 0 elsewhere)."""
+def _machine_busy() -> float | None:
+    """CPU-seconds all CPUs spent not idle since boot (Linux /proc/stat; None elsewhere)."""
     try:
         with open("/proc/stat") as stat:
             fields = [int(value) for value in stat.readline().split()[1:8]]
     except (OSError, ValueError):
-        return 0.0
+        return None
     user, nice, system, _idle, _iowait, irq, softirq = fields
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
