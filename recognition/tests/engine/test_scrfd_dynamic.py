@@ -67,7 +67,7 @@ def test_input_sizes_keep_the_long_side_and_round_the_short_one(fixed_model: Pat
 
 
 def test_every_canvas_size_runs_on_the_one_size_free_session(fixed_model: Path) -> None:
-    """insightface would otherwise keep a fixed-shape session (~45 MB) per size it meets."""
+    """insightface would otherwise keep a fixed-shape session (~37 MB on average) per size it meets."""
     free = detector(ensure_dynamic_scrfd(fixed_model))
     generator = np.random.default_rng(7)
     for short in (96, 224, 352, 480, 640):
