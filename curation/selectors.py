@@ -48,13 +48,10 @@ def performer_gallery(
     performer_id: Any,
     profile: str,
     limit: int = GALLERY_LIMIT,
-    exclude_face_id: int | None = None,
 ) -> Gallery:
     faces = Face.objects.filter(
         performer_id=performer_id, profile=profile, status=FaceStatus.ACTIVE
     )
-    if exclude_face_id is not None:
-        faces = faces.exclude(pk=exclude_face_id)
     rows = [
         (pk, bytes(blob))
         for pk, blob in faces.order_by("-quality", "pk").values_list("pk", "embedding")[:limit]

@@ -316,14 +316,6 @@ def index_ensure(*, profile: str | None = None) -> IndexBuild:
     return build if build is not None else index_build(profile=name)
 
 
-def _params_of(build: IndexBuild) -> IndexParams:
-    """The parameters a build was asked for (its stored `kind` is the kind it became)."""
-    stored = dict(build.params or {})
-    stored["kind"] = stored.get("requested_kind", "auto")
-    known = IndexParams.__dataclass_fields__
-    return IndexParams(**{key: value for key, value in stored.items() if key in known})
-
-
 def _has_faces(profile: str) -> bool:
     return Face.objects.filter(profile=profile, status=FaceStatus.ACTIVE).exists()
 
@@ -355,7 +347,10 @@ def index_update(*, profile: str | None = None) -> IndexBuild | None:
     removed = index.remove(np.asarray(removed_ids, dtype=np.int64)) if removed_ids else 0
     if not added and not removed:
         return build
-    index = grown_up(index, _params_of(build))
+    # Grown as asked for: the stored `kind` is the kind the build became.
+    stored = build.params or {}
+    asked = IndexParams.from_stored({**stored, "kind": stored.get("requested_kind", "auto")})
+    index = grown_up(index, asked)
     index.save(build.path)
     IndexBuild.objects.filter(pk=build.pk).update(
         faces=len(index),

@@ -337,8 +337,7 @@ def _bundle_index_fits(manifest: Manifest, context: ImportContext, faces_here: i
 
 def _params(raw: Any, previous: IndexBuild | None) -> IndexParams:
     if isinstance(raw, dict):
-        known = set(IndexParams.__dataclass_fields__)
-        return IndexParams(**{key: value for key, value in raw.items() if key in known})
+        return IndexParams.from_stored(raw)
     return params_of(previous)
 
 

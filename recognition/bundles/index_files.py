@@ -30,7 +30,6 @@ from recognition.models import Face, IndexBuild
 IdArray = npt.NDArray[np.int64]
 VectorBatches = Iterable[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
 BATCH = 2000
-_PARAM_NAMES = set(IndexParams.__dataclass_fields__)
 
 
 def index_path(profile: str, build_id: int) -> Path:
@@ -44,7 +43,7 @@ def params_of(build: IndexBuild | None) -> IndexParams:
     """The parameters a build was made with (its extra bookkeeping keys dropped)."""
     if build is None:
         return IndexParams()
-    return IndexParams(**{k: v for k, v in build.params.items() if k in _PARAM_NAMES})
+    return IndexParams.from_stored(build.params)
 
 
 def active_face_ids(profile: str) -> IdArray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import numpy.typing as npt
 
@@ -38,6 +38,13 @@ class IndexParams:
     ef_search: int = DEFAULT_EF_SEARCH
     storage: Storage = DEFAULT_STORAGE
     exact_below: int = DEFAULT_EXACT_BELOW
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, Any]) -> IndexParams:
+        """Parameters from a stored dict (a build's record, a bundle manifest); keys that
+        are bookkeeping rather than parameters are dropped."""
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in stored.items() if key in known})
 
 
 @dataclass(frozen=True)
