@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+# The enrolled gallery (`enrolled`) and fresh in-process galleries, for every app's tests.
+pytest_plugins = ["recognition.tests.gallery_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parent
 SHARED = REPO_ROOT.parent / "shared"
 

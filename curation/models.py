@@ -9,6 +9,9 @@ from curation.choices import ReviewKind, ReviewStatus
 from performers.models import MergeRecord, Performer
 from recognition.models import Face
 
+# A duplicate item's `subject_key`: "pair:<low id>:<high id>", the same whichever comes first.
+PAIR_PREFIX = "pair:"
+
 
 class ReviewItem(models.Model):
     """One question for a curator.

@@ -14,8 +14,8 @@ from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 
 from curation.choices import ReviewKind, ReviewStatus
-from curation.galleries import Vectors
-from curation.models import ReviewItem
+from curation.face_distances import Vectors
+from curation.models import PAIR_PREFIX, ReviewItem
 from performers.models import Performer, Source, StashId
 from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
@@ -262,3 +262,28 @@ def performers_to_resolve(*, source: Source | None = None) -> QuerySet[Performer
         )
         performers = performers.filter(pk__in=on_source)
     return performers.order_by("created_at", "pk").values_list("pk", flat=True)
+
+
+def duplicates_rejected_pairs() -> set[frozenset[str]]:
+    """Performer id pairs a curator said are different people (rejected duplicate items)."""
+    keys = ReviewItem.objects.filter(
+        kind=ReviewKind.DUPLICATE, status=ReviewStatus.REJECTED
+    ).values_list("subject_key", flat=True)
+    pairs = set()
+    for key in keys:
+        if key.startswith(PAIR_PREFIX):
+            parts = key[len(PAIR_PREFIX) :].split(":")
+            if len(parts) == 2:
+                pairs.add(frozenset(parts))
+    return pairs
+
+
+def faces_kept_by_curators(*, face_ids: list[int]) -> set[int]:
+    """Faces among `face_ids` a curator kept (rejected suspicious-face items)."""
+    return set(
+        ReviewItem.objects.filter(
+            kind=ReviewKind.SUSPICIOUS_FACE,
+            status=ReviewStatus.REJECTED,
+            face_id__in=face_ids,
+        ).values_list("face_id", flat=True)
+    )

@@ -14,16 +14,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from curation.choices import ReviewKind, ReviewStatus
-from curation.face_search import FaceSearch, face_search_for
-from curation.galleries import distance_to_rest, outlier_score, thresholds_for
+from curation.face_distances import distance_to_rest, outlier_score, thresholds_for
 from curation.models import ReviewItem
-from curation.resolution import (
+from curation.resolution.decisions import (
     Decision,
     SourceHosts,
     compatible_merges,
     find_decisions,
     pair_key,
 )
+from curation.resolution.face_search import FaceSearch, face_search_for
 from curation.selectors import available_to, performer_gallery
 from performers.models import MergeRecord, Performer
 from performers.services import performer_merge

@@ -10,14 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recognition.choices import FaceStatus
-from recognition.models import (
-    BundleExport,
-    BundleImport,
-    Face,
-    IndexBuild,
-    SceneScan,
-    SceneSuggestion,
-)
+from recognition.models import Face, IndexBuild
 from recognition.services import face_remove, face_restore
 
 
@@ -151,65 +144,3 @@ class IndexBuildAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress_percent(self, obj: IndexBuild) -> str:
         return f"{100 * obj.progress:.0f}%"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Job records are written by their jobs only."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        return False
-
-
-@admin.register(SceneScan)
-class SceneScanAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "status",
-        "total",
-        "identified",
-        "skipped",
-        "errors",
-        "started_at",
-        "finished_at",
-        "last_error",
-    ]
-    list_filter = ["status"]
-
-
-@admin.register(SceneSuggestion)
-class SceneSuggestionAdmin(ReadOnlyAdmin):
-    list_display = ["stash_scene_id", "persons", "origin", "updated_at"]
-    list_filter = ["origin"]
-    search_fields = ["stash_scene_id"]
-
-
-@admin.register(BundleExport)
-class BundleExportAdmin(ReadOnlyAdmin):
-    list_display = [
-        "version",
-        "kind",
-        "base_version",
-        "profile",
-        "status",
-        "created_at",
-        "finished_at",
-    ]
-    list_filter = ["kind", "status"]
-
-
-@admin.register(BundleImport)
-class BundleImportAdmin(ReadOnlyAdmin):
-    list_display = [
-        "version",
-        "kind",
-        "base_version",
-        "profile",
-        "status",
-        "origin",
-        "created_at",
-        "error",
-    ]
-    list_filter = ["kind", "status"]

@@ -17,15 +17,3 @@ class BuildStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
-
-
-class SceneScanStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class SuggestionOrigin(models.TextChoices):
-    SCAN = "scan", "Library scan"
-    REQUEST = "request", "Asked for from the plugin or the API"

@@ -20,15 +20,15 @@ from django.db.models import Q
 
 from performers.models import Performer
 from recognition.clustering import FaceMatch, VotingParams, scene_persons
+from recognition.configured_profile import profile_for
 from recognition.engine.errors import ImageError
 from recognition.engine.images import decode_image
 from recognition.engine.tiles import analyze_tiles
 from recognition.engine.types import AnalyzedFace, ImageBGR
-from recognition.gallery import Gallery, gallery_for
 from recognition.models import IndexBuild
-from recognition.profiles import profile_for
 from recognition.scenes import SceneFrame, SceneInputError, frames_from_images, sprite_frames
 from recognition.scoring import Calibrator, IdentityMatch, default_calibrator, rank_identities
+from recognition.searchable_gallery import Gallery, gallery_for
 from stashsense.errors import ApplicationError
 
 NEIGHBOURS = 20

@@ -18,12 +18,12 @@ from django.utils import timezone
 from performers.models import Performer, Source
 from performers.services import performer_create
 from recognition.choices import BuildStatus, FaceOrigin, FaceStatus
+from recognition.configured_profile import profile_for
 from recognition.engine.detector import primary_face_index
 from recognition.engine.errors import ImageError
 from recognition.engine.images import decode_image
 from recognition.engine.types import AnalyzedFace
 from recognition.enrollment import display_name
-from recognition.gallery import iter_face_vectors
 from recognition.index import (
     ExactIndex,
     IndexParams,
@@ -33,7 +33,7 @@ from recognition.index import (
     load_index,
 )
 from recognition.models import Face, IndexBuild, SourceImage
-from recognition.profiles import profile_for
+from recognition.searchable_gallery import iter_face_vectors
 from stashsense.errors import ApplicationError
 
 logger = logging.getLogger(__name__)

@@ -167,8 +167,8 @@ def _warm_upstream(run: SyncRun) -> None:
 
 def _drain(run_id: int, ort_threads: int, ready: Barrier, results: Any) -> None:
     """A worker process: load the models, wait for the others, drain the run's items."""
+    from recognition.configured_profile import profile_for
     from recognition.engine.images import decode_image
-    from recognition.profiles import profile_for
 
     settings.STASHSENSE_ORT_THREADS = ort_threads
     engine = profile_for()

@@ -14,7 +14,7 @@ from scraping.choices import ItemState, RunStatus
 from scraping.models import SyncItem, SyncRun
 
 if TYPE_CHECKING:
-    from scraping.sync.records import StashKey
+    from scraping.sync.upstream_performer import StashKey
 
 UNFINISHED = [RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED]
 

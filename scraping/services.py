@@ -25,7 +25,6 @@ from recognition.services import index_ensure
 from recognition.tasks import index_update
 from scraping import tasks
 from scraping.choices import ItemState, RunStatus, SyncKind
-from scraping.http import AuthError, PermanentError, TransientError, host_of
 from scraping.models import SyncItem, SyncRun
 from scraping.selectors import (
     source_watermark,
@@ -49,6 +48,7 @@ from scraping.sync.runs import (
 )
 from scraping.sync.stash_config import stash_boxes
 from stashsense.errors import ApplicationError
+from stashsense.http import AuthError, PermanentError, TransientError, host_of
 
 logger = logging.getLogger(__name__)
 

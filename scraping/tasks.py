@@ -13,10 +13,10 @@ from typing import Any
 from celery import Task, shared_task
 
 from scraping import services
-from scraping.http import TransientError
 from scraping.models import SyncItem, SyncRun
 from scraping.sync.runs import HEARTBEAT_STALE
 from stashsense.errors import ApplicationError
+from stashsense.http import TransientError
 
 # Item work is CPU-bound face work: it goes where the recognition workers listen.
 PHOTO_QUEUE = "recognition"

@@ -42,7 +42,9 @@ INSTALLED_APPS = [
     "stashsense",
     "performers",
     "recognition",
+    "stash",
     "scraping",
+    "bundles",
     "curation",
 ]
 

@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view(), name="health"),
     path("", include("performers.api.urls")),
     path("", include("recognition.api.urls")),
+    path("", include("stash.api.urls")),
 ]
 
 urlpatterns = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation.charts import bar_chart, unit_bins
-from curation.galleries import (
+from curation.face_distances import (
     PROFILE_THRESHOLDS,
     distance_to_rest,
     face_agreement,

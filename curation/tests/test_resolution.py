@@ -7,7 +7,7 @@ import pytest
 
 from curation.choices import EvidenceKind, ReviewKind, ReviewStatus
 from curation.models import ReviewItem
-from curation.resolution import pair_key
+from curation.resolution.decisions import pair_key
 from curation.services import identity_resolve_performer, review_item_reject
 from curation.tests.factories import (
     FaceFactory,
@@ -317,7 +317,7 @@ def test_face_only_search_uses_the_active_index(
 ) -> None:
     from pathlib import Path
 
-    import recognition.gallery
+    import recognition.searchable_gallery
     from recognition.choices import BuildStatus
     from recognition.index import build_from_batches
     from recognition.models import Face, IndexBuild
@@ -338,7 +338,9 @@ def test_face_only_search_uses_the_active_index(
         active=True,
         max_face_id=faces[-1].pk,
     )
-    monkeypatch.setattr(recognition.gallery, "_galleries", {})  # no index from another test
+    monkeypatch.setattr(
+        recognition.searchable_gallery, "_galleries", {}
+    )  # no index from another test
     # Added after the build: the gallery appends it.
     gallery(second, face_near(centre, 99), 2, seed=40)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scraping.sources.stash.plugin_files import (
+from stash.plugin_files import (
     PLUGIN_SOURCE_DIR,
     TEMPLATE_SERVICE_URL,
     plugin_service_url,

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from scraping.http import BlockedUrlError, OutboundClient, OutboundError
 from stashsense.errors import ApplicationError
+from stashsense.http import BlockedUrlError, OutboundClient, OutboundError
 
 
 def request_fields(data: Any) -> Mapping[str, Any]:

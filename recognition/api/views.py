@@ -20,7 +20,6 @@ from recognition.api.inputs import (
 )
 from recognition.concurrency import identify_rate_check, inference_slot
 from recognition.identification import identify_image, identify_scene
-from scraping.sources.stash.client import StashClient, StashError
 from stashsense.errors import ApplicationError
 
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
@@ -203,8 +202,9 @@ class IdentifySceneView(APIView):
     def _inputs(
         self, data: Any, files: Any, known: list[Any]
     ) -> tuple[bytes | None, str | None, list[bytes] | None]:
-        if data.get("stash_scene_id"):
-            return (*self._from_stash(str(data["stash_scene_id"]), known), None)
+        referenced = self.scene_from_reference(data, known)
+        if referenced is not None:
+            return (*referenced, None)
         if "sprite" in files:
             return uploaded_bytes(files["sprite"], "sprite"), _vtt_text(data, files), None
         if data.get("sprite_base64"):
@@ -233,13 +233,6 @@ class IdentifySceneView(APIView):
             "Send `sprite` + `vtt`, `frames` or `stash_scene_id`.", code="no_scene"
         )
 
-    @staticmethod
-    def _from_stash(scene_id: str, known: list[Any]) -> tuple[bytes, str]:
-        try:
-            client = StashClient(settings.STASH_URL, settings.STASH_API_KEY)
-            scene = client.find_scene(scene_id)
-            sprite, vtt = client.scene_sprite(scene)
-        except StashError as error:
-            raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
-        known.extend({"endpoint": s.endpoint, "stash_id": s.stash_id} for s in scene.cast_stash_ids)
-        return sprite, vtt
+    def scene_from_reference(self, data: Any, known: list[Any]) -> tuple[bytes, str] | None:
+        """A scene named rather than sent (sprite, VTT); the Stash side's view knows how."""
+        return None

@@ -7,7 +7,7 @@ from recognition.engine.errors import EngineError, ImageError, ModelFetchError, 
 from recognition.engine.fetch import fetch_models
 from recognition.engine.images import decode_image
 from recognition.engine.profile import Profile
-from recognition.engine.profiles import (
+from recognition.engine.profile_registry import (
     DEFAULT_PROFILE,
     available_profiles,
     clear_profile_cache,

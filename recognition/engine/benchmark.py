@@ -49,7 +49,7 @@ _worker_profile: Profile | None = None  # one per throughput worker process
 def _throughput_init(name: str, models_dir: str, warm_up: str) -> None:
     global _worker_profile
     from recognition.engine.images import decode_image
-    from recognition.engine.profiles import get_profile
+    from recognition.engine.profile_registry import get_profile
 
     _worker_profile = get_profile(name, Path(models_dir), threads=1)
     _worker_profile.analyze(decode_image(Path(warm_up).read_bytes()))
@@ -105,7 +105,7 @@ def _median_ms(call: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
-    from recognition.engine.profiles import DEFAULT_PROFILE, get_profile
+    from recognition.engine.profile_registry import DEFAULT_PROFILE, get_profile
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("image", type=Path, help="a photo with one face")

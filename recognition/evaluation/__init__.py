@@ -5,6 +5,15 @@ protocol (`evaluate_pairs`) in `pairs`, the HTML report in `report`, and the emb
 share (`EmbeddingCache`) in `records`.
 """
 
+from recognition.evaluation.labelled_faces import (
+    DEFAULT_NEIGHBOURS,
+    IMAGE_SUFFIXES,
+    MAX_IMAGE_PIXELS,
+    EmbeddingCache,
+    FaceRecord,
+    Progress,
+    embed_primary_face,
+)
 from recognition.evaluation.openset import (
     OpenSetSplit,
     evaluate_directory,
@@ -15,15 +24,6 @@ from recognition.evaluation.openset import (
     tar_at_far,
 )
 from recognition.evaluation.pairs import evaluate_pairs, read_lfw_pairs, verification_roc
-from recognition.evaluation.records import (
-    DEFAULT_NEIGHBOURS,
-    IMAGE_SUFFIXES,
-    MAX_IMAGE_PIXELS,
-    EmbeddingCache,
-    FaceRecord,
-    Progress,
-    embed_primary_face,
-)
 from recognition.evaluation.report import render_report_html
 
 __all__ = [

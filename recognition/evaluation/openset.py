@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recognition.engine.profile import Profile
-from recognition.evaluation.records import (
+from recognition.evaluation.labelled_faces import (
     DEFAULT_NEIGHBOURS,
     IMAGE_SUFFIXES,
     EmbeddingCache,

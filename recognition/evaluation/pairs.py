@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recognition.engine.profile import Profile
-from recognition.evaluation.records import EmbeddingCache, Progress
+from recognition.evaluation.labelled_faces import EmbeddingCache, Progress
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from performers.models import Performer
 from recognition.models import Face
 from recognition.services import face_remove
-from recognition.tests.conftest import FACES, STASHDB, gallery_photos, probe_photo
+from recognition.tests.gallery_fixtures import FACES, STASHDB, gallery_photos, probe_photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.models]
 

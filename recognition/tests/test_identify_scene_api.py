@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from performers.models import Performer
-from recognition.tests.conftest import FACES
+from recognition.tests.gallery_fixtures import FACES
 
 pytestmark = [pytest.mark.django_db, pytest.mark.models]
 SPRITES = FACES / "sprites"

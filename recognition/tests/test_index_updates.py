@@ -9,9 +9,9 @@ import pytest
 from django.conf import settings
 
 from performers.services import performer_create
-from recognition.gallery import gallery_for
 from recognition.index import ExactIndex, FaceIndex, IndexParams, load_index
 from recognition.models import Face, IndexBuild
+from recognition.searchable_gallery import gallery_for
 from recognition.services import index_build, index_ensure, index_update
 
 pytestmark = pytest.mark.django_db

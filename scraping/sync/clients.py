@@ -15,11 +15,11 @@ from django.conf import settings
 
 from performers.choices import SourceKind
 from performers.models import Source
-from scraping.http import OutboundClient, host_of
-from scraping.ratelimit import RateLimiter, rate_limiter_for
 from scraping.sources.stashbox import StashBoxClient, StashBoxImage
 from scraping.sources.stashbox.client import ImageSize
 from scraping.sources.theporndb import ThePornDBClient
+from stashsense.http import OutboundClient, host_of
+from stashsense.ratelimit import RateLimiter, rate_limiter_for
 
 PHOTO_MAX_BYTES = 15 * 1024 * 1024
 PHOTO_SIZE: ImageSize = 600

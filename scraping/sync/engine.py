@@ -35,7 +35,6 @@ from django.utils.dateparse import parse_datetime
 
 from performers.models import StashId
 from scraping.choices import ItemOutcome, SyncKind
-from scraping.http import AuthError, NotFoundError, PermanentError
 from scraping.models import SyncItem
 from scraping.selectors import performer_of_entry, source_watermark, stash_ids_held
 from scraping.sources.stashbox import (
@@ -50,9 +49,15 @@ from scraping.sources.theporndb import ThePornDBClient
 from scraping.sync.clients import SourceClients
 from scraping.sync.options import SyncOptions
 from scraping.sync.recorder import Dispatch, ItemRecorder, Progress
-from scraping.sync.records import StashKey, from_stashbox, from_theporndb, source_endpoint
 from scraping.sync.runs import RunHolder
+from scraping.sync.upstream_performer import (
+    StashKey,
+    from_stashbox,
+    from_theporndb,
+    source_endpoint,
+)
 from stashsense.errors import ApplicationError
+from stashsense.http import AuthError, NotFoundError, PermanentError
 
 logger = logging.getLogger(__name__)
 

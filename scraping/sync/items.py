@@ -10,26 +10,24 @@ to the run once, in the transaction that turns it DONE.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Max, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from curation.services import faces_check_outliers, identity_resolve_performer
 from performers.models import Performer, Source
 from recognition.choices import FaceOrigin
 from recognition.models import Face, SourceImage
 from recognition.services import gallery_photo_add
 from scraping.choices import ItemOutcome, ItemState
-from scraping.http import OutboundError, display_url
 from scraping.models import SyncItem, SyncRun
 from scraping.selectors import performer_of_entry
+from scraping.signals import item_synced
 from scraping.sync.clients import SourceClients
-from scraping.sync.records import StashKey, source_endpoint
 from scraping.sync.runs import HEARTBEAT_STALE, worker_is_dead
+from scraping.sync.upstream_performer import StashKey, source_endpoint
+from stashsense.http import OutboundError, display_url
 
 logger = logging.getLogger(__name__)
 
@@ -111,23 +109,18 @@ def _photos_add(
 
 
 def _curate(performer: Performer, faces: list[Face], *, resolve: bool) -> list[str]:
-    """Outlier checks for the new faces, then identity resolution; failures are recorded,
+    """Tell the review domain (outlier checks, identity resolution); what fails is recorded,
     not raised: curation is advice, and the sync must not stop on it."""
     errors: list[str] = []
-    if faces:
-        errors += _guarded("outlier check", faces_check_outliers, faces=faces)
-    if resolve:
-        errors += _guarded("identity resolution", identity_resolve_performer, performer=performer)
+    answers = item_synced.send_robust(
+        sender=SyncItem, performer=performer, faces=faces, resolve=resolve
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            errors.append(f"{receiver.__name__}: {type(answer).__name__}: {answer}")
+        elif answer:
+            errors += answer
     return errors
-
-
-def _guarded(what: str, call: Callable[..., Any], **kwargs: Any) -> list[str]:
-    try:
-        call(**kwargs)
-    except Exception as error:
-        logger.exception("%s failed", what)
-        return [f"{what}: {type(error).__name__}: {error}"]
-    return []
 
 
 def _item_done(item: SyncItem, worker: str, *, photos: int, faces: int, errors: list[str]) -> None:

@@ -21,13 +21,13 @@ from scraping.choices import ItemOutcome, ItemState
 from scraping.models import SyncItem
 from scraping.selectors import performer_holding_version, photo_urls_missing
 from scraping.sync.options import SyncOptions
-from scraping.sync.records import StashKey, UpstreamPerformer
 from scraping.sync.runs import RunHolder, log_entry
 from scraping.sync.upsert import (
     performer_upsert_from_upstream,
     stash_id_mark_deleted,
     stash_ids_fold_merged,
 )
+from scraping.sync.upstream_performer import StashKey, UpstreamPerformer
 from stashsense.errors import ApplicationError
 
 logger = logging.getLogger(__name__)

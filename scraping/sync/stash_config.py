@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scraping.http import OutboundClient, PermanentError, host_of
-from scraping.sources.stash.documents import stash_document
+from stash.documents import stash_document
+from stashsense.http import OutboundClient, PermanentError, host_of
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from scraping.http import AuthError, GraphQLQueryError, OutboundClient, TransientError
 from scraping.sources.stashbox import (
     BodyModification,
     EditsUnavailable,
@@ -19,6 +18,7 @@ from scraping.sources.stashbox import (
     StashBoxUrl,
 )
 from scraping.tests.fakes import CannedResponse, FakeHttpServer, FakeStashBox, stashbox_schema_dir
+from stashsense.http import AuthError, GraphQLQueryError, OutboundClient, TransientError
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared/faces"
 PHOTOS = sorted(FACES.glob("Carmen_Electra/*.jpg"))[:2]

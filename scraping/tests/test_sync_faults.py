@@ -7,7 +7,6 @@ import pytest
 from performers.models import Performer
 from recognition.models import Face, SourceImage
 from scraping.choices import ItemOutcome, RunStatus
-from scraping.http import TransientError
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
 from scraping.tests.fakes import FakeStashBox
@@ -23,6 +22,7 @@ from scraping.tests.test_sync_support import (
     stashbox_source,
     sync,
 )
+from stashsense.http import TransientError
 
 __all__ = ["box", "face_models", "faces_dir"]
 

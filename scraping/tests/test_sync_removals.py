@@ -8,7 +8,6 @@ import pytest
 
 from performers.models import Performer, StashId
 from scraping.choices import ItemOutcome, RunStatus
-from scraping.http import TransientError
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
 from scraping.tests.fakes import FakeStashBox
@@ -19,6 +18,7 @@ from scraping.tests.test_sync_support import (
     stashbox_source,
     sync,
 )
+from stashsense.http import TransientError
 
 __all__ = ["box"]
 

@@ -10,7 +10,6 @@ from performers.models import BodyModification, Performer, StashId
 from performers.services import performer_merge
 from recognition.models import Face
 from scraping.choices import ItemOutcome, RunStatus
-from scraping.http import BlockedUrlError
 from scraping.models import SyncItem
 from scraping.sync.clients import clients_for
 from scraping.tests.fakes import FakeStashBox
@@ -26,6 +25,7 @@ from scraping.tests.test_sync_support import (
     stashbox_source,
     sync,
 )
+from stashsense.http import BlockedUrlError
 
 __all__ = ["box", "face_models", "faces_dir"]
 

@@ -53,7 +53,7 @@ def faces_dir(shared_dir: Path) -> Path:
 @pytest.fixture
 def face_models() -> None:
     """The real face models (`manage.py fetch_models`), or a skip that says why."""
-    from recognition.profiles import profile_for
+    from recognition.configured_profile import profile_for
     from stashsense.errors import ApplicationError
 
     try:

@@ -8,9 +8,8 @@ from performers.models import Performer, StashId
 from performers.services import StashIdInput, performer_create
 from recognition.models import Face, SourceImage
 from scraping.choices import RunStatus
-from scraping.http import OutboundClient
 from scraping.sources.theporndb import ThePornDBClient
-from scraping.sync.records import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT
+from scraping.sync.upstream_performer import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT
 from scraping.tests.fakes import FakeThePornDB
 from scraping.tests.test_sync_support import (
     face_models,
@@ -20,6 +19,7 @@ from scraping.tests.test_sync_support import (
     theporndb_source,
     tpdb,
 )
+from stashsense.http import OutboundClient
 
 __all__ = ["face_models", "faces_dir", "tpdb"]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from scraping.http import AuthError, NotFoundError, OutboundClient
 from scraping.sources.theporndb import (
     ThePornDBClient,
     TPDBLink,
@@ -16,6 +15,7 @@ from scraping.sources.theporndb import (
     stashdb_ids,
 )
 from scraping.tests.fakes import TOO_MANY_ATTEMPTS, CannedResponse, FakeHttpServer, FakeThePornDB
+from stashsense.http import AuthError, NotFoundError, OutboundClient
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared/faces"
 PHOTOS = sorted(FACES.glob("Carmen_Electra/*.jpg"))[:3]

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from curation.face_search import face_search_for
-from curation.galleries import thresholds_for
-from curation.resolution import Decision, SourceHosts, pair_key
+from curation.face_distances import thresholds_for
+from curation.resolution.decisions import Decision, SourceHosts, pair_key
+from curation.resolution.face_search import face_search_for
 from curation.selectors import performers_to_resolve
 from curation.services import identity_resolve_performer, performer_check_outliers
 from performers.models import Performer, Source

@@ -10,10 +10,10 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from recognition.configured_profile import profile_for
 from recognition.engine.benchmark import benchmark_profile, benchmark_throughput
 from recognition.engine.images import decode_image
 from recognition.identification import identify_image, identify_scene
-from recognition.profiles import profile_for
 from stashsense.errors import ApplicationError
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "faces"

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from recognition.configured_profile import profile_for
 from recognition.evaluation import fit_calibration
-from recognition.profiles import profile_for
 from recognition.services import index_calibration_set
 from stashsense.errors import ApplicationError
 

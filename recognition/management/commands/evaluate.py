@@ -7,13 +7,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from recognition.configured_profile import profile_for
 from recognition.evaluation import (
     EmbeddingCache,
     evaluate_directory,
     evaluate_pairs,
     render_report_html,
 )
-from recognition.profiles import profile_for
 from recognition.scoring import Calibrator, default_calibrator
 from recognition.selectors import active_index
 

@@ -8,9 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.http import AuthError, OutboundError
 from scraping.services import sources_import_from_stash
 from stashsense.errors import ApplicationError
+from stashsense.http import AuthError, OutboundError
 
 
 class Command(BaseCommand):

@@ -11,10 +11,10 @@ from tqdm import tqdm
 from performers.models import Source
 from recognition.services import index_update
 from scraping.choices import RunStatus
-from scraping.http import TransientError
 from scraping.models import SyncRun
 from scraping.services import sync_run_enqueue, sync_run_execute, sync_run_for
 from stashsense.errors import ApplicationError
+from stashsense.http import TransientError
 
 
 class Command(BaseCommand):

@@ -8,14 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from scraping.http import (
-    AuthError,
-    GraphQLQueryError,
-    NotFoundError,
-    OutboundClient,
-    host_of,
-    origin_of,
-)
 from scraping.sources.stashbox.documents import (
     PERFORMER_REMOVALS_OPERATION,
     PerformerDocuments,
@@ -35,6 +27,14 @@ from scraping.sources.stashbox.performer import (
     StashBoxPerformer,
     parse_page,
     parse_performer,
+)
+from stashsense.http import (
+    AuthError,
+    GraphQLQueryError,
+    NotFoundError,
+    OutboundClient,
+    host_of,
+    origin_of,
 )
 
 logger = logging.getLogger(__name__)

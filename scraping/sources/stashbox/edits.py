@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from scraping.http import PermanentError
 from scraping.sources.stashbox.performer import StashBoxDataError, parse_time
+from stashsense.http import PermanentError
 
 RemovalOperation = Literal["DESTROY", "MERGE"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from scraping.http import PermanentError
+from stashsense.http import PermanentError
 
 
 class StashBoxDataError(PermanentError):

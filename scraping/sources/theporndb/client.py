@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from scraping.http import OutboundClient, host_of, origin_of
 from scraping.sources.theporndb.performer import (
     Page,
     ThePornDBDataError,
@@ -12,6 +11,7 @@ from scraping.sources.theporndb.performer import (
     parse_page,
     parse_performer,
 )
+from stashsense.http import OutboundClient, host_of, origin_of
 
 DEFAULT_BASE_URL = "https://api.theporndb.net"
 # ThePornDB answers 429 "Too Many Attempts." above this.

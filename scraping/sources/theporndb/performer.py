@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scraping.http import PermanentError
+from stashsense.http import PermanentError
 
 STASHDB_PERFORMER_URL = re.compile(
     r"stashdb\.org/performers/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",

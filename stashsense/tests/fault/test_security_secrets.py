@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 from performers.choices import SourceKind
 from performers.models import Performer, Source
 from performers.services import performer_create, source_upsert
-from scraping.http import TransientError
 from scraping.models import SyncRun
 from scraping.services import sync_run_create, sync_run_execute
 from scraping.tests.fakes import (
@@ -29,6 +28,7 @@ from scraping.tests.fakes import (
     FakeThePornDB,
     stashbox_schema_dir,
 )
+from stashsense.http import TransientError
 from stashsense.services import api_key_create
 from stashsense.tests.fault.routes import api_routes, concrete
 

@@ -1,0 +1,197 @@
+"""Bundle benchmark: export and import time and peak memory on synthetic galleries.
+
+    python -m bundles.benchmark run --faces 20000 100000
+
+For each size it makes a publisher and a consumer data folder (file SQLite, or databases on
+the Postgres server given with --postgres), fills the publisher with random 128-d faces,
+builds its index, exports a full bundle and imports it into the consumer. Every step runs in
+its own process, which reports its wall time, its resident memory before the work and its
+peak; the run prints one JSON object per size. Memory that stays flat between sizes, apart
+from the vector index itself (faces x dim x 4 bytes), means nothing else grows with the
+gallery. `fill` alone fills the database the environment points at (used by the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import django
+import numpy as np
+
+PROFILE = "scrfd-dlib"
+DIM = 128
+BATCH = 5000
+CROP_BYTES = 2500  # a 150 px JPEG face chip is 2-6 kB
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> int:
+    """Add `performers` synthetic performers with a stash ID each and `faces` random faces."""
+    from performers.models import Performer, StashId
+    from recognition.models import Face
+
+    rng = np.random.default_rng(seed)
+    people = [
+        Performer(name=f"Synthetic {seed}-{n}", normalized_name=f"synthetic {seed} {n}")
+        for n in range(performers)
+    ]
+    Performer.objects.bulk_create(people, batch_size=BATCH)
+    StashId.objects.bulk_create(
+        [
+            StashId(performer=p, endpoint="https://stashdb.org/graphql", stash_id=f"s-{p.pk}")
+            for p in people
+        ],
+        batch_size=BATCH,
+    )
+    crop = rng.bytes(CROP_BYTES)
+    added = 0
+    while added < faces:
+        count = min(BATCH, faces - added)
+        vectors = (rng.standard_normal((count, DIM)) / np.sqrt(DIM)).astype(np.float32)
+        owners = rng.integers(0, performers, size=count)
+        Face.objects.bulk_create(
+            [
+                Face(
+                    performer=people[owner],
+                    profile=PROFILE,
+                    embedding=vector.tobytes(),
+                    crop=crop,
+                    box={"x": 0, "y": 0, "w": 150, "h": 150},
+                    quality=0.8,
+                )
+                for owner, vector in zip(owners.tolist(), vectors, strict=True)
+            ]
+        )
+        added += count
+    return added
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _phase(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
+    """One step in this process; Django is configured by the environment."""
+    django.setup()
+    from bundles.export import bundle_export
+    from bundles.importer import bundle_import
+    from recognition.configured_profile import profile_for
+    from recognition.services import index_build
+
+    profile_for(PROFILE).describe()  # models loaded before the baseline, as in a server
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    result: dict[str, Any] = {}
+    if name == "fill":
+        result["faces"] = gallery_fill(faces=arguments.faces, performers=arguments.performers)
+    elif name == "index":
+        result["index_faces"] = index_build(profile=PROFILE).faces
+    elif name == "export":
+        export = bundle_export(destination=Path(arguments.out), profile=PROFILE)
+        result["bytes"] = Path(export.path).stat().st_size
+    elif name == "import":
+        record = bundle_import(path=Path(arguments.path), profile=PROFILE)
+        result["faces"] = record.counts.get("faces_created", 0)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    result["rss_before_mb"] = round(baseline, 1)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+def _environment(data_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="stashsense.settings",
+        STASHSENSE_DATA_DIR=str(data_dir),
+        DATABASE_URL=database_url or f"sqlite:///{data_dir / 'stashsense.sqlite3'}",
+    )
+    env.setdefault("STASHSENSE_MODELS_DIR", str(REPO_ROOT / "var" / "models"))
+    return env
+
+
+def _run(env: dict[str, str], *args: str) -> dict[str, Any]:
+    command = [sys.executable, "-m", "bundles.benchmark", *args]
+    done = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _fresh_postgres(server: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+def _size_run(faces: int, postgres: str | None, workdir: Path) -> dict[str, Any]:
+    envs = {}
+    for role in ("publisher", "consumer"):
+        data_dir = workdir / f"{role}-{faces}"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = _fresh_postgres(postgres, f"bundle_bench_{role}") if postgres else None
+        envs[role] = _environment(data_dir, url)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=REPO_ROOT,
+            env=envs[role],
+            check=True,
+        )
+    bundle = workdir / f"bundle-{faces}.zip"
+    performers = max(1, faces * 3 // 10)
+    report: dict[str, Any] = {"faces": faces, "performers": performers, "dim": DIM}
+    report["fill"] = _run(
+        envs["publisher"], "fill", "--faces", str(faces), "--performers", str(performers)
+    )
+    report["index"] = _run(envs["publisher"], "index")
+    report["export"] = _run(envs["publisher"], "export", "--out", str(bundle))
+    report["import"] = _run(envs["consumer"], "import", "--path", str(bundle))
+    report["index_mb"] = round(faces * DIM * 4 / 1024 / 1024, 1)
+    report["database"] = "postgres" if postgres else "sqlite"
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="benchmark export and import at each size")
+    run.add_argument("--faces", type=int, nargs="+", default=[20_000, 100_000])
+    run.add_argument("--postgres", default=None, help="postgres://user@host:port/any-db")
+    run.add_argument("--workdir", type=Path, default=None)
+    fill = commands.add_parser("fill", help="fill the configured database with faces")
+    fill.add_argument("--faces", type=int, required=True)
+    fill.add_argument("--performers", type=int, default=1000)
+    commands.add_parser("index")
+    export = commands.add_parser("export")
+    export.add_argument("--out", required=True)
+    imported = commands.add_parser("import")
+    imported.add_argument("--path", required=True)
+    arguments = parser.parse_args()
+    if arguments.command != "run":
+        print(json.dumps(_phase(arguments.command, arguments)))
+        return
+    with tempfile.TemporaryDirectory(prefix="bundle-bench-") as scratch:
+        workdir = arguments.workdir or Path(scratch)
+        for faces in arguments.faces:
+            print(json.dumps(_size_run(faces, arguments.postgres, workdir)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

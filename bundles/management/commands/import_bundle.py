@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from bundles.download import bundle_download, is_url
+from bundles.importer import bundle_import
+from stashsense.errors import ApplicationError
+from stashsense.http import OutboundError
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a gallery bundle from a file or an http(s) URL (downloads resume). Every "
+        "checksum and the profile are checked first; the gallery switches in one step."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", help="Bundle file path or http(s) URL.")
+        parser.add_argument("--profile", default=None)
+        parser.add_argument(
+            "--download-dir",
+            type=Path,
+            default=None,
+            help="Where URL downloads go (default: <data dir>/bundles).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bars: dict[str, tqdm[Any]] = {}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            bar = bars.get(stage)
+            if bar is None:
+                bytes_stage = stage in ("download", "verify")
+                bar = bars[stage] = tqdm(
+                    desc=stage,
+                    unit="B" if bytes_stage else "item",
+                    unit_scale=bytes_stage,
+                    disable=not self.stdout.isatty(),
+                )
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        source: str = options["source"]
+        try:
+            path = self._local_path(source, options["download_dir"], progress)
+            record = bundle_import(
+                path=path, profile=options["profile"], origin=source, progress=progress
+            )
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
+        except OutboundError as error:
+            raise CommandError(f"Download failed: {error} (run again to resume)") from error
+        finally:
+            for bar in bars.values():
+                bar.close()
+        counts = record.counts
+        base = f" on top of {record.base_version}" if record.base_version else ""
+        build = record.index_build
+        self.stdout.write(
+            f"applied {record.kind} bundle {record.version}{base} ({record.profile}): "
+            f"{counts.get('performers_created', 0)} performers new, "
+            f"{counts.get('performers_updated', 0)} updated, "
+            f"{counts.get('faces_created', 0)} faces new, {counts.get('faces_updated', 0)} updated, "
+            f"{counts.get('faces_deleted', 0)} deleted; index #{build.pk if build else '-'} "
+            f"with {build.faces if build else 0} faces is active"
+        )
+
+    def _local_path(self, source: str, directory: Path | None, progress: Any) -> Path:
+        if not is_url(source):
+            path = Path(source)
+            if not path.is_file():
+                raise CommandError(f"{path} is not a file")
+            return path
+        return bundle_download(
+            url=source,
+            directory=directory or Path(settings.DATA_DIR) / "bundles",
+            progress=lambda done, total: progress("download", done, total),
+        )
