@@ -33,7 +33,7 @@ def claim_timeout() -> timedelta:
 
 
 @dataclass(frozen=True)
-class Gallery:
+class PerformerFaceVectors:
     """A performer's active faces of one profile, best quality first."""
 
     face_ids: list[int]
@@ -43,12 +43,12 @@ class Gallery:
         return len(self.face_ids)
 
 
-def performer_gallery(
+def performer_face_vectors(
     *,
     performer_id: Any,
     profile: str,
     limit: int = GALLERY_LIMIT,
-) -> Gallery:
+) -> PerformerFaceVectors:
     faces = Face.objects.filter(
         performer_id=performer_id, profile=profile, status=FaceStatus.ACTIVE
     )
@@ -57,11 +57,11 @@ def performer_gallery(
         for pk, blob in faces.order_by("-quality", "pk").values_list("pk", "embedding")[:limit]
     ]
     if not rows:
-        return Gallery([], np.zeros((0, 0), dtype=np.float32))
+        return PerformerFaceVectors([], np.zeros((0, 0), dtype=np.float32))
     dim = max(len(blob) for _, blob in rows) // 4
     usable = [(pk, blob) for pk, blob in rows if len(blob) == dim * 4]
     vectors = np.frombuffer(b"".join(blob for _, blob in usable), dtype=np.float32)
-    return Gallery([pk for pk, _ in usable], vectors.reshape(len(usable), dim))
+    return PerformerFaceVectors([pk for pk, _ in usable], vectors.reshape(len(usable), dim))
 
 
 def face_performers(*, face_ids: list[int], profile: str) -> dict[int, Any]:

@@ -24,7 +24,7 @@ from curation.resolution.decisions import (
     pair_key,
 )
 from curation.resolution.face_search import FaceSearch, face_search_for
-from curation.selectors import available_to, performer_gallery
+from curation.selectors import available_to, performer_face_vectors
 from performers.models import MergeRecord, Performer
 from performers.services import performer_merge
 from recognition.choices import FaceStatus
@@ -227,7 +227,7 @@ def faces_check_outliers(*, faces: Sequence[Face]) -> list[ReviewItem | None]:
             groups.setdefault((face.performer_id, face.profile), []).append(position)
     for (performer_id, profile), positions in groups.items():
         # The best OUTLIER_COMPARE + 1 faces hold the best OUTLIER_COMPARE others of any face.
-        gallery = performer_gallery(
+        gallery = performer_face_vectors(
             performer_id=performer_id, profile=profile, limit=OUTLIER_COMPARE + 1
         )
         for position in positions:

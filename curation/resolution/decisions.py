@@ -26,7 +26,7 @@ from curation.choices import EvidenceKind, ReviewStatus
 from curation.face_distances import FaceThresholds, face_agreement, gallery_distance
 from curation.models import PAIR_PREFIX, ReviewItem
 from curation.resolution.face_search import FaceSearch, Neighbour
-from curation.selectors import Gallery, face_performers, performer_gallery
+from curation.selectors import PerformerFaceVectors, face_performers, performer_face_vectors
 from performers.choices import SourceKind
 from performers.external_urls import KNOWN_STASHBOX_HOSTS, ExternalProfile, parse_external_url
 from performers.models import MergeRecord, Performer, PerformerUrl, Source, StashId
@@ -291,7 +291,10 @@ def name_matches(performer: Performer) -> dict[Any, list[str]]:
 
 
 def face_neighbours(
-    gallery: Gallery, search: FaceSearch | None, thresholds: FaceThresholds, profile: str
+    gallery: PerformerFaceVectors,
+    search: FaceSearch | None,
+    thresholds: FaceThresholds,
+    profile: str,
 ) -> set[Any]:
     """Performers with a face close enough to one of this gallery's to be worth comparing."""
     if search is None or len(gallery) == 0:
@@ -380,7 +383,7 @@ def find_decisions(
     links = explicit_links(performer, hosts)
     profiles = shared_profiles(performer, hosts)
     names = name_matches(performer)
-    gallery = performer_gallery(performer_id=performer.pk, profile=profile)
+    gallery = performer_face_vectors(performer_id=performer.pk, profile=profile)
     similar = face_neighbours(gallery, search, thresholds, profile)
     candidates = set(links) | set(profiles) | set(names) | similar
     decided = _decided_pairs(performer, candidates)
@@ -404,12 +407,12 @@ def find_decisions(
 
 def _add_face_evidence(
     findings: PairFindings,
-    gallery: Gallery,
+    gallery: PerformerFaceVectors,
     shared_names: list[str],
     profile: str,
     thresholds: FaceThresholds,
 ) -> None:
-    other_gallery = performer_gallery(performer_id=findings.other.pk, profile=profile)
+    other_gallery = performer_face_vectors(performer_id=findings.other.pk, profile=profile)
     findings.faces = (len(gallery), len(other_gallery))
     if len(gallery) == 0 or len(other_gallery) == 0:
         return
