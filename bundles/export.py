@@ -20,7 +20,6 @@ from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,7 +47,7 @@ from bundles.ledger import (
 from bundles.models import BundleExport
 from performers.models import Performer, Source
 from recognition.choices import BuildStatus
-from recognition.configured_profile import profile_for
+from recognition.configured_profile import profile_for, serving_profile
 from recognition.index import (
     ExactIndex,
     IndexFileError,
@@ -102,7 +101,7 @@ def bundle_export(
     `destination` is a file path, or a folder to write `stashsense-<profile>-<version>.zip`
     into. The export is recorded in `BundleExport` (status, counts, checksum).
     """
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     description = profile_for(name).describe()
     base = _base_export(since, name) if since else None
     export = BundleExport.objects.create(

@@ -57,7 +57,7 @@ from bundles.models import BundleImport
 from bundles.reader import BundleReader
 from performers.models import Source
 from recognition.choices import BuildStatus, FaceStatus
-from recognition.configured_profile import profile_for
+from recognition.configured_profile import profile_for, serving_profile
 from recognition.index import (
     ExactIndex,
     FaceIndex,
@@ -90,7 +90,7 @@ def bundle_last_applied(*, profile: str) -> BundleImport | None:
 
 def bundle_check(*, path: Path, profile: str | None = None) -> Manifest:
     """Everything `bundle_import` checks before it writes; the manifest when all is well."""
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     with BundleReader(path) as reader:
         _check_compatible(reader.manifest, name)
         _check_chain(reader.manifest, name)
@@ -106,7 +106,7 @@ def bundle_import(
     progress: Progress | None = None,
 ) -> BundleImport:
     """Check a bundle file and apply it to the profile's gallery atomically (see module doc)."""
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     with BundleReader(path) as reader:
         manifest = reader.manifest
         _check_compatible(manifest, name)
@@ -139,7 +139,9 @@ def _check_compatible(manifest: Manifest, profile: str) -> None:
     if bundle_profile != profile:
         raise ApplicationError(
             f"This bundle holds a {bundle_profile!r} gallery; this server uses profile "
-            f"{profile!r} (STASHSENSE_PROFILE). Nothing was imported.",
+            f"{profile!r}. Nothing was imported. To serve this bundle, set "
+            f"STASHSENSE_PROFILE={bundle_profile} (and run `manage.py reembed --profile "
+            f"{profile}` later to move the gallery to {profile!r}).",
             code="bundle_profile_mismatch",
         )
     problems = profile_mismatches(manifest.profile, profile_for(profile).describe())

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from curation.choices import ReviewKind, ReviewStatus
 from curation.face_distances import Vectors
@@ -19,6 +20,7 @@ from curation.models import PAIR_PREFIX, ReviewItem
 from performers.models import Performer, Source, StashId
 from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
+from recognition.selectors import active_index, calibration_summary
 from scraping.models import SyncRun
 
 GALLERY_LIMIT = 32
@@ -287,3 +289,24 @@ def faces_kept_by_curators(*, face_ids: list[int]) -> set[int]:
             face_id__in=face_ids,
         ).values_list("face_id", flat=True)
     )
+
+
+def active_index_calibration() -> dict[str, Any] | None:
+    """How the serving index decides to name someone: its threshold, FAR and when fitted."""
+    build = active_index()
+    summary = calibration_summary(build.calibration) if build is not None else None
+    if summary is None:
+        return None
+    fitted = summary.get("fitted_at")
+
+    def percent(value: Any) -> float | None:
+        return round(100 * float(value), 2) if isinstance(value, int | float) else None
+
+    return {
+        **summary,
+        "profile": build.profile if build is not None else None,
+        "fitted_at": parse_datetime(fitted) if isinstance(fitted, str) else None,
+        "far_percent": percent(summary.get("far")),
+        "target_percent": percent(summary.get("target_far")),
+        "refit_percent": percent(settings.STASHSENSE_RECALIBRATE_GROWTH),
+    }

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +27,7 @@ from curation.selectors import available_to, performer_face_vectors
 from performers.models import MergeRecord, Performer
 from performers.services import performer_merge
 from recognition.choices import FaceStatus
+from recognition.configured_profile import serving_profile
 from recognition.models import Face
 from recognition.services import face_remove
 from stashsense.errors import ApplicationError
@@ -77,7 +77,7 @@ def identity_resolve_performer(
     transaction: each merge and each item is atomic on its own, so a long face comparison
     never holds locks, and a concurrent merge of the same pair is simply skipped.
     """
-    profile = profile or settings.STASHSENSE_PROFILE
+    profile = profile or serving_profile()
     thresholds = thresholds_for(profile)
     search = (
         search if search is not None else face_search_for(profile=profile, metric=thresholds.metric)
@@ -268,7 +268,7 @@ def performer_check_outliers(
     faces = Face.objects.filter(
         performer=performer,
         status=FaceStatus.ACTIVE,
-        profile=profile or settings.STASHSENSE_PROFILE,
+        profile=profile or serving_profile(),
     )
     return [item for item in faces_check_outliers(faces=list(faces)) if item is not None]
 

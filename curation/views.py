@@ -31,6 +31,7 @@ from curation.choices import ReviewKind
 from curation.forms import DecisionForm, QueueFilterForm
 from curation.models import ReviewItem
 from curation.selectors import (
+    active_index_calibration,
     face_quality_histogram,
     performer_active_faces,
     performer_with_links,
@@ -308,5 +309,6 @@ def quality_page(request: HttpRequest) -> HttpResponse:
                 "Performers by active faces", list(by_faces.values()), list(by_faces)
             ),
             "by_faces": by_faces,
+            "calibration": active_index_calibration(),
         },
     )

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from django.conf import settings
 
 from recognition.choices import FaceStatus
+from recognition.configured_profile import serving_profile
 from recognition.index import ExactIndex, FaceIndex, IndexFileError, load_index
 from recognition.models import Face, IndexBuild
 from stashsense.errors import ApplicationError
@@ -181,7 +181,7 @@ _galleries_lock = threading.Lock()
 
 
 def gallery_for(profile: str | None = None) -> Gallery:
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     with _galleries_lock:
         if name not in _galleries:
             _galleries[name] = Gallery(name)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from recognition.choices import FaceStatus
+from recognition.configured_profile import serving_profile
 from recognition.models import Face, IndexBuild
 
 
 def active_index(profile: str | None = None) -> IndexBuild | None:
-    return IndexBuild.objects.filter(
-        profile=profile or settings.STASHSENSE_PROFILE, active=True
-    ).first()
+    return IndexBuild.objects.filter(profile=profile or serving_profile(), active=True).first()
 
 
 def active_index_summary() -> dict[str, Any] | None:
@@ -30,6 +28,25 @@ def active_index_summary() -> dict[str, Any] | None:
         "performers": build.performers,
         "built_at": build.built_at.isoformat() if build.built_at else None,
         "calibrated": bool(build.calibration),
+        "calibration": calibration_summary(build.calibration),
+    }
+
+
+def calibration_summary(calibration: dict[str, Any]) -> dict[str, Any] | None:
+    """The acceptance threshold an index uses, the false-accept rate it holds and its origin."""
+    if not calibration:
+        return None
+    stats = calibration.get("stats") or {}
+    return {
+        "threshold": calibration.get("threshold"),
+        "target_far": stats.get("target_far", calibration.get("target_far")),
+        "far": stats.get("far"),
+        "source": stats.get("source", "shipped"),
+        "curve": stats.get("curve"),
+        "genuine_samples": stats.get("genuine"),
+        "impostor_samples": stats.get("impostor"),
+        "faces": stats.get("faces"),
+        "fitted_at": stats.get("fitted_at"),
     }
 
 
@@ -42,6 +59,6 @@ def inference_providers() -> list[str]:
 def performer_faces(*, performer_id: Any, profile: str | None = None) -> QuerySet[Face]:
     return Face.objects.filter(
         performer_id=performer_id,
-        profile=profile or settings.STASHSENSE_PROFILE,
+        profile=profile or serving_profile(),
         status=FaceStatus.ACTIVE,
     ).order_by("-quality")

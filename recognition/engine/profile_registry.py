@@ -10,6 +10,7 @@ from recognition.engine.errors import ModelMissingError
 from recognition.engine.profile import Profile
 
 DEFAULT_PROFILE = "scrfd-dlib"
+MOBILEFACENET_PROFILE = "scrfd-mobilefacenet"
 _PACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 _cache: dict[tuple[str, Path, int, tuple[str, ...]], Profile] = {}
@@ -50,8 +51,11 @@ def clear_profile_cache() -> None:
 def available_profiles(models_dir: Path) -> list[str]:
     """Profiles whose files look present: the default one plus every insightface pack."""
     from recognition.engine.fetch import scrfd_model_path
+    from recognition.engine.mobilefacenet_fetch import onnx_model_path
 
     names = [DEFAULT_PROFILE] if scrfd_model_path(models_dir).is_file() else []
+    if names and onnx_model_path(models_dir).is_file():
+        names.append(MOBILEFACENET_PROFILE)
     packs_dir = models_dir / "models"
     if packs_dir.is_dir():
         names += sorted(
@@ -73,6 +77,10 @@ def _load_profile(
         from recognition.engine.scrfd_dlib import ScrfdDlibProfile
 
         return ScrfdDlibProfile(models_dir, threads=threads, providers=providers)
+    if name == MOBILEFACENET_PROFILE:
+        from recognition.engine.scrfd_mobilefacenet import ScrfdMobileFaceNetProfile
+
+        return ScrfdMobileFaceNetProfile(models_dir, threads=threads, providers=providers)
     if not _PACK_NAME.fullmatch(name) or ".." in name:
         raise ModelMissingError(f"unknown face profile {name!r}")
     from recognition.engine.insightface_pack import InsightfacePackProfile

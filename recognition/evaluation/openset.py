@@ -28,6 +28,8 @@ from recognition.evaluation.labelled_faces import (
     FaceRecord,
     Progress,
 )
+from recognition.gallery_calibration import matrix_self_calibration
+from recognition.index import check_metric
 from recognition.scoring import (
     DEFAULT_TOP_K,
     Calibrator,
@@ -122,20 +124,26 @@ def evaluate_directory(
     calibrator: Calibrator | None = None,
     top_k: int = DEFAULT_TOP_K,
     threshold: float | None = None,
+    target_far: float = 0.01,
     neighbours: int = DEFAULT_NEIGHBOURS,
     cache: EmbeddingCache | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run the open-set protocol on `root`; fractions are 0..1 (see module docstring).
 
+    Without a `calibrator` the gallery calibrates itself for `target_far` (leave-out searches
+    of its own faces, see recognition.gallery_calibration), as every index does.
+
     rank1: probes whose person is named first (confidence over the threshold);
     distractor_accept_rate: outsiders named as anyone; precision: named answers that are
     right; tar_at_far_*: best rank-1 reachable while that share of outsiders is accepted.
     """
-    calibrator = calibrator or default_calibrator(profile.name, profile.metric)
     cache = cache or EmbeddingCache(profile)
     split = split_open_set(list_identities(root))
     gallery = _build_gallery(profile, split, cache, progress)
+    if calibrator is None:
+        # As an index does: the gallery calibrates itself, nothing is fitted on the probes.
+        calibrator = gallery_self_calibrator(profile, gallery, target_far=target_far)
     probe_outcomes, distractor_outcomes = (
         [
             _identify(cache.record(path), name, gallery, calibrator, top_k, threshold, neighbours)
@@ -161,6 +169,20 @@ def evaluate_directory(
         }
     )
     return result
+
+
+def gallery_self_calibrator(
+    profile: Profile, gallery: _Gallery, *, target_far: float
+) -> Calibrator:
+    if not gallery.keys:
+        return default_calibrator(profile.name, profile.metric)
+    return matrix_self_calibration(
+        gallery.embeddings,
+        gallery.keys,
+        profile=profile.name,
+        metric=check_metric(gallery.metric),
+        target_far=target_far,
+    )
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from itertools import count
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from performers.services import performer_create
+from recognition.configured_profile import serving_profile
 from recognition.index import ExactIndex, FaceIndex, IndexParams, load_index
 from recognition.models import Face, IndexBuild
 from recognition.searchable_gallery import gallery_for
@@ -31,7 +31,7 @@ def _faces(number: int, dim: int = 128) -> list[Face]:
         )
         faces.append(
             Face.objects.create(
-                performer=performer, profile=settings.STASHSENSE_PROFILE, embedding=vector.tobytes()
+                performer=performer, profile=serving_profile(), embedding=vector.tobytes()
             )
         )
     return faces

@@ -8,7 +8,6 @@ import pytest
 from recognition.scoring import (
     Calibrator,
     default_calibrator,
-    gallery_calibration_samples,
     group_identities,
     rank_identities,
     threshold_for_far,
@@ -117,21 +116,3 @@ def test_default_calibrator_for_an_unknown_cosine_profile_accepts_close_faces() 
 
     assert [m.performer_key for m in close] == ["a"]
     assert far == []
-
-
-def test_gallery_calibration_samples_come_from_leave_out_searches_of_the_gallery() -> None:
-    rng = np.random.default_rng(3)
-    centres = rng.normal(size=(40, 16))
-    embeddings = np.vstack([centre + rng.normal(scale=0.05, size=(3, 16)) for centre in centres])
-    keys = [f"p{index // 3}" for index in range(len(embeddings))]
-
-    features, labels = gallery_calibration_samples(
-        embeddings.astype(np.float32), keys, metric="l2", max_samples=200
-    )
-    calibrator = Calibrator.fit(features, labels, target_far=0.01)
-
-    assert features.shape == (200, 2)
-    assert labels.sum() == 100  # every leave-one-out search finds its own performer
-    assert calibrator.stats["tar"] > 0.95
-    genuine, impostor = features[labels == 1], features[labels == 0]
-    assert genuine[:, 0].max() < impostor[:, 0].min()

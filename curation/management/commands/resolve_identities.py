@@ -6,7 +6,6 @@ import sys
 from argparse import ArgumentParser
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -16,6 +15,7 @@ from curation.resolution.face_search import face_search_for
 from curation.selectors import performers_to_resolve
 from curation.services import identity_resolve_performer, performer_check_outliers
 from performers.models import Performer, Source
+from recognition.configured_profile import serving_profile
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
             if source is None:
                 raise CommandError(f"No source named {options['source']!r}.")
         dry_run: bool = options["dry_run"]
-        profile = settings.STASHSENSE_PROFILE
+        profile = serving_profile()
         search = face_search_for(profile=profile, metric=thresholds_for(profile).metric)
         hosts = SourceHosts.load()
         ids = performers_to_resolve(source=source)

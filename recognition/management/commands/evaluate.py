@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -47,6 +48,14 @@ class Command(BaseCommand):
             "--threshold", type=float, default=None, help="Minimum confidence (0-1)."
         )
         parser.add_argument("--profile", default=None)
+        parser.add_argument(
+            "--calibration",
+            choices=["self", "index", "default"],
+            default="self",
+            help="self: the gallery calibrates itself for STASHSENSE_TARGET_FAR, as an index "
+            "does (default); index: the active index's stored calibration; default: the "
+            "profile's shipped curve and threshold.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         profile = profile_for(options["profile"])
@@ -71,8 +80,9 @@ class Command(BaseCommand):
             result = evaluate_directory(
                 profile,
                 root,
-                calibrator=self._calibrator(profile.name, profile.metric),
+                calibrator=self._calibrator(profile.name, profile.metric, options["calibration"]),
                 threshold=options["threshold"],
+                target_far=settings.STASHSENSE_TARGET_FAR,
                 cache=cache,
                 progress=progress,
             )
@@ -80,6 +90,7 @@ class Command(BaseCommand):
         if options["report"]:
             options["report"].write_text(render_report_html(result))
         summary = {k: v for k, v in result.items() if isinstance(v, int | float | str | bool)}
+        summary.update(calibration_summary(result.get("calibration") or {}))
         if options["json"]:
             self.stdout.write(json.dumps(summary))
             return
@@ -94,9 +105,23 @@ class Command(BaseCommand):
             self.stdout.write(f"report written to {options['report']}")
 
     @staticmethod
-    def _calibrator(profile: str, metric: str) -> Calibrator:
-        """What a user gets by default: the active index's calibration, else the shipped one."""
-        build = active_index(profile)
-        if build is not None and build.calibration:
+    def _calibrator(profile: str, metric: str, which: str) -> Calibrator | None:
+        """None lets the evaluated gallery calibrate itself."""
+        if which == "self":
+            return None
+        if which == "index":
+            build = active_index(profile)
+            if build is None or not build.calibration:
+                raise CommandError(f"The active {profile} index has no stored calibration.")
             return Calibrator.from_dict(build.calibration)
         return default_calibrator(profile, metric)
+
+
+def calibration_summary(calibration: dict[str, Any]) -> dict[str, Any]:
+    """The fitted threshold, the FAR it holds and where it came from, for the summary line."""
+    stats = calibration.get("stats") or {}
+    return {
+        f"calibration_{key}": stats[key]
+        for key in ("source", "curve", "far", "target_far", "genuine", "impostor")
+        if key in stats
+    }
