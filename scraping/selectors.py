@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
@@ -12,9 +11,7 @@ from performers.models import Performer, Source, StashId
 from recognition.models import SourceImage
 from scraping.choices import ItemState, RunStatus
 from scraping.models import SyncItem, SyncRun
-
-if TYPE_CHECKING:
-    from scraping.sync.upstream_performer import StashKey
+from scraping.sources.base import StashKey
 
 UNFINISHED = [RunStatus.PENDING, RunStatus.RUNNING, RunStatus.FAILED]
 

@@ -32,6 +32,7 @@ from scraping.selectors import (
     sync_items_open,
     sync_run_unfinished,
 )
+from scraping.sources.registry import source_factory
 from scraping.sync.clients import SourceClients, clients_for
 from scraping.sync.engine import SyncEngine
 from scraping.sync.items import item_claim, item_process, items_release_abandoned
@@ -76,6 +77,7 @@ def sync_run_create(
         raise ApplicationError("Photo and performer limits must be positive.", code="sync_options")
     if page_size is not None and not 1 <= page_size <= 1000:
         raise ApplicationError("Page size must be between 1 and 1000.", code="sync_options")
+    source_factory(source.kind)  # a kind without an implementation fails here, not mid-run
     defaults = SyncOptions()
     options = SyncOptions(
         images=images,

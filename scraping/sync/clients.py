@@ -1,4 +1,4 @@
-"""The upstream clients of one source: its API client, and photo downloads that stay polite.
+"""The upstream clients of one source: its implementation, and photo downloads that stay polite.
 
 Every client of a source shares one rate limiter (Redis when configured, so every worker on
 every machine adds up to the source's requests per minute). Photo URLs come from scraped data:
@@ -13,39 +13,34 @@ from typing import Any
 
 from django.conf import settings
 
-from performers.choices import SourceKind
 from performers.models import Source
-from scraping.sources.stashbox import StashBoxClient, StashBoxImage
-from scraping.sources.stashbox.client import ImageSize
-from scraping.sources.theporndb import ThePornDBClient
+from scraping.sources.base import UpstreamSource
+from scraping.sources.registry import source_factory
 from stashsense.http import OutboundClient, host_of
 from stashsense.ratelimit import RateLimiter, rate_limiter_for
 
 PHOTO_MAX_BYTES = 15 * 1024 * 1024
-PHOTO_SIZE: ImageSize = 600
 
 
 @dataclass
 class SourceClients:
-    """What a sync needs to talk to one source."""
+    """What a sync needs to talk to one source: `upstream` for everything but foreign photos."""
 
     source: Source
-    stashbox: StashBoxClient | None
-    theporndb: ThePornDBClient | None
-    _guarded_stashbox: StashBoxClient | None
-    _guarded_theporndb: ThePornDBClient | None
+    upstream: UpstreamSource
+    _guarded: UpstreamSource
     _https: tuple[OutboundClient, ...]
 
+    @property
+    def endpoint(self) -> str:
+        """The endpoint the source's entries are keyed by."""
+        return self.upstream.endpoint
+
     def fetch_photo(self, url: str) -> bytes:
-        """One photo at the size we keep (stash-box resizes on the server to 600 px)."""
+        """One photo at the size we keep, through the SSRF guard unless on the source's host."""
         own_host = host_of(url).lower() == host_of(self.source.url).lower()
-        if self.stashbox is not None and self._guarded_stashbox is not None:
-            client = self.stashbox if own_host else self._guarded_stashbox
-            image = StashBoxImage(id="", url=url, width=0, height=0)
-            return client.fetch_image(image, PHOTO_SIZE, max_bytes=PHOTO_MAX_BYTES).content
-        assert self.theporndb is not None and self._guarded_theporndb is not None
-        tpdb = self.theporndb if own_host else self._guarded_theporndb
-        return tpdb.fetch_image(url, max_bytes=PHOTO_MAX_BYTES)
+        client = self.upstream if own_host else self._guarded
+        return client.fetch_photo(url, max_bytes=PHOTO_MAX_BYTES)
 
     def close(self) -> None:
         for http in self._https:
@@ -60,23 +55,13 @@ def source_rate_limiter(source: Source) -> RateLimiter:
 
 def clients_for(source: Source, **http_options: Any) -> SourceClients:
     """Clients for `source`; `http_options` go to `OutboundClient` (tests shorten backoff)."""
+    build = source_factory(source.kind)
     limiter = source_rate_limiter(source)
     trusted = OutboundClient(rate_limiter=limiter, **http_options)
     guarded = OutboundClient(rate_limiter=limiter, ssrf_guard=True, **http_options)
-    if source.kind == SourceKind.THEPORNDB:
-        return SourceClients(
-            source=source,
-            stashbox=None,
-            theporndb=ThePornDBClient(source.url, source.api_key, trusted),
-            _guarded_stashbox=None,
-            _guarded_theporndb=ThePornDBClient(source.url, source.api_key, guarded),
-            _https=(trusted, guarded),
-        )
     return SourceClients(
         source=source,
-        stashbox=StashBoxClient(source.url, source.api_key, trusted),
-        theporndb=None,
-        _guarded_stashbox=StashBoxClient(source.url, source.api_key, guarded),
-        _guarded_theporndb=None,
+        upstream=build(source.url, source.api_key, trusted),
+        _guarded=build(source.url, source.api_key, guarded),
         _https=(trusted, guarded),
     )

@@ -1,24 +1,30 @@
 """The sync of one source: list performers page by page, upsert each once, sweep, finish.
 
+The engine knows no kind of source: it drives the source's `UpstreamSource`
+(`scraping.sources.base`), which the registry picked for its kind.
+
 Stages, kept in `SyncRun.cursor["stage"]` so a killed run resumes where it was:
-- `start`: note the newest upstream `updated` time (the run's watermark: whatever changes
-  after it, the next incremental sync sees) and, for incremental runs, where to stop.
-- `list`: page through `queryPerformers` (stash-box) or `/performers` (ThePornDB). Full runs
-  sort by CREATED_AT ascending, so new performers land at the end instead of shifting pages;
-  incremental runs sort by UPDATED_AT descending and stop past the previous watermark minus a
-  safety margin. Offset paging over a live database still moves rows: every performer
-  becomes a `SyncItem` (unique per run) in the transaction that upserts it, which is both the
-  de-duplication and the resume point; when the total shrinks between pages (deletions moved
-  rows up) the previous page is read again, and a full run makes another pass, sorted by
-  another key, when it saw fewer performers than the upstream count (rows tied on the sort
-  key can swap places between two queries).
-- `removals` (incremental stash-box runs): the listing never shows performers deleted or
-  merged upstream, so applied DESTROY and MERGE edits are read instead, one operation after
-  the other (`removals_operation`, `removals_page`), the last closed first, down to the same
-  `since`. A destroyed entry we hold is marked deleted; a merge source we hold is re-keyed
-  onto the performer it ended in. A server that does not list edits leaves a warning in the
-  run's log: full syncs find those removals. Without a `since` (no earlier finished run)
-  the stage is skipped: the whole edit history is the full sweep's job.
+- `start`: for sources whose listing puts the newest changes first, note the newest upstream
+  `updated` time (the run's watermark: whatever changes after it, the next incremental sync
+  sees) and, for incremental runs, where to stop.
+- `list`: page through the source's listing. Full runs ask for a stable order where new
+  performers land at the end instead of shifting pages (stash-box: CREATED_AT ascending);
+  incremental runs ask for the most recently updated first and stop past the previous
+  watermark minus a safety margin (sources without update times list everything and look up
+  only the partial rows we do not hold). Offset paging over a live database still moves
+  rows: every performer becomes a `SyncItem` (unique per run) in the transaction that upserts
+  it, which is both the de-duplication and the resume point; when the total shrinks between
+  pages (deletions moved rows up) the previous page is read again, and a full run makes
+  another pass, in another order, when it saw fewer performers than the upstream count
+  (rows tied on the sort key can swap places between two queries).
+- `removals` (incremental runs of sources that list removals, e.g. stash-box's applied
+  DESTROY and MERGE edits): the listing never shows performers deleted or merged upstream,
+  so the source's removal listings are read instead, one after the other
+  (`removals_operation`, `removals_page`), the last closed first, down to the same `since`.
+  A deleted entry we hold is marked deleted; a merge source we hold is re-keyed onto the
+  performer it ended in. A server that cannot list them leaves a warning in the run's log:
+  full syncs find those removals. Without a `since` (no earlier finished run) the stage is
+  skipped: the whole history is the full sweep's job.
 - `sweep` (full runs): every entry we hold for the endpoint that the listing did not show is
   looked up by id: deleted upstream → marked deleted; merged → re-keyed onto its target.
 - `items`: listing is over; the run is DONE when its last item is.
@@ -37,36 +43,19 @@ from performers.models import StashId
 from scraping.choices import ItemOutcome, SyncKind
 from scraping.models import SyncItem
 from scraping.selectors import performer_of_entry, source_watermark, stash_ids_held
-from scraping.sources.stashbox import (
-    EditsUnavailable,
-    PerformerRemoval,
-    RemovalOperation,
-    StashBoxClient,
-    StashBoxPerformer,
-)
-from scraping.sources.stashbox.client import PerformerSort, SortDirection
-from scraping.sources.theporndb import ThePornDBClient
+from scraping.sources.base import ListedPerformer, Removal, RemovalsUnavailable, StashKey
 from scraping.sync.clients import SourceClients
 from scraping.sync.options import SyncOptions
 from scraping.sync.recorder import Dispatch, ItemRecorder, Progress
 from scraping.sync.runs import RunHolder
-from scraping.sync.upstream_performer import (
-    StashKey,
-    from_stashbox,
-    from_theporndb,
-    source_endpoint,
-)
 from stashsense.errors import ApplicationError
-from stashsense.http import AuthError, NotFoundError, PermanentError
+from stashsense.http import AuthError, PermanentError
 
 logger = logging.getLogger(__name__)
 
-# Full runs: creation order first (new rows land at the end); when rows tied on it moved
-# between pages, names next (rarely equal), then update time.
-FULL_PASS_SORTS: tuple[PerformerSort, ...] = ("CREATED_AT", "NAME", "UPDATED_AT")
-MAX_PASSES = len(FULL_PASS_SORTS)
+# Full runs read the listing at most this often (pass 1 in a stable order, then others).
+MAX_PASSES = 3
 SWEEP_BATCH = 200
-REMOVAL_OPERATIONS: tuple[RemovalOperation, ...] = ("DESTROY", "MERGE")
 _LIVE_OUTCOMES = [
     ItemOutcome.NEW,
     ItemOutcome.UPDATED,
@@ -89,10 +78,10 @@ class SyncEngine:
         self.holder = holder
         self.run = holder.run
         self.source = self.run.source
-        self.clients = clients
+        self.upstream = clients.upstream
         self.options = SyncOptions.of(self.run.options)
         self.full = self.run.kind == SyncKind.FULL
-        self.endpoint = source_endpoint(self.source)
+        self.endpoint = clients.endpoint
         self.items = ItemRecorder(holder, self.options, dispatch=dispatch, progress=progress)
         self._warnings_logged = 0
 
@@ -115,10 +104,9 @@ class SyncEngine:
     def _start(self) -> None:
         newest: datetime | None = None
         since: datetime | None = None
-        if self.clients.stashbox is not None:
-            top = self.clients.stashbox.query_performers(1, 1, "UPDATED_AT", "DESC")
-            self._log_client_warnings()
-            newest = top.performers[0].updated if top.performers else None
+        if self.upstream.incremental_listing:
+            newest = self.upstream.newest_update()
+            self._log_source_warnings()
             previous = None if self.full else source_watermark(source=self.source)
             margin = timedelta(seconds=self.options.safety_margin_seconds)
             since = previous - margin if previous is not None else None
@@ -137,22 +125,18 @@ class SyncEngine:
 
     def _list(self) -> None:
         while True:
-            if self.clients.stashbox is not None:
-                partial = self._list_stashbox(self.clients.stashbox)
-            else:
-                assert self.clients.theporndb is not None
-                partial = self._list_theporndb(self.clients.theporndb)
-            if partial:
+            if self._list_pages():
                 self._listing_over(partial=True)
                 return
             if self._another_pass():
                 continue
             break
+        listings = self.upstream.removal_listings
         if self.full:
             self.holder.save_cursor(stage="sweep", sweep_after=0)
-        elif self.clients.stashbox is not None and self._since() is not None:
+        elif listings and self._since() is not None:
             self.holder.save_cursor(
-                stage="removals", removals_operation=REMOVAL_OPERATIONS[0], removals_page=1
+                stage="removals", removals_operation=listings[0], removals_page=1
             )
         else:
             self._listing_over(partial=False)
@@ -171,93 +155,77 @@ class SyncEngine:
         self.holder.save_cursor(passes=self.cursor.get("passes", 1) + 1, page=1)
         return True
 
-    def _list_stashbox(self, client: StashBoxClient) -> bool:
-        """Page through the endpoint; True when stopped early by `max_performers`."""
-        passes = int(self.cursor.get("passes", 1))
-        sort: PerformerSort = FULL_PASS_SORTS[passes - 1] if self.full else "UPDATED_AT"
-        direction: SortDirection = "ASC" if self.full else "DESC"
+    def _list_pages(self) -> bool:
+        """Page through the listing; True when stopped early by `max_performers`."""
+        pass_number = int(self.cursor.get("passes", 1)) if self.full else None
         since = self._since()
         per_page = self.options.page_size
         while True:
             number = int(self.cursor["page"])
             try:
-                page = client.query_performers(number, per_page, sort, direction)
+                page = self.upstream.list_performers(number, per_page, pass_number=pass_number)
             except AuthError:
                 raise
             except PermanentError as error:
                 if not self._skip_page(number, error):
                     return False
                 continue
-            self._log_client_warnings()
+            self._log_source_warnings()
             previous_count = self.cursor.get("count")
             if previous_count is not None and page.count < previous_count and number > 1:
                 # Rows moved up under us: the previous page's tail may hold unseen ones.
-                earlier = client.query_performers(number - 1, per_page, sort, direction)
-                if self._stashbox_rows(earlier.performers, since):
+                earlier = self.upstream.list_performers(
+                    number - 1, per_page, pass_number=pass_number
+                )
+                if self._rows(earlier.rows, since):
                     return self.items.limit_reached()
-            stop = self._stashbox_rows(page.performers, since)
+            stop = self._rows(page.rows, since)
             if self.items.limit_reached():
                 return True
-            self._page_done(number, page.count)
+            self._page_done(number, page.count, last_page=page.last_page)
             if stop or not page.has_more:
                 return False
 
-    def _stashbox_rows(self, rows: list[StashBoxPerformer], since: datetime | None) -> bool:
+    def _rows(self, rows: list[ListedPerformer], since: datetime | None) -> bool:
         """Handle one page's rows; True when the listing should stop here."""
-        seen = self.items.seen_ids(p.id for p in rows)
-        for performer in rows:
-            if since is not None and performer.updated is not None and performer.updated < since:
+        seen = self.items.seen_ids(row.id for row in rows)
+        for row in rows:
+            if since is not None and row.updated is not None and row.updated < since:
                 return True
-            if performer.id in seen:
+            if row.id in seen:
                 continue
-            seen.add(performer.id)
-            self.items.upsert(from_stashbox(performer, self.endpoint))
+            seen.add(row.id)
+            if row.performer is not None:
+                self.items.upsert(row.performer)
+            else:
+                self._partial_row(row.id)
             if self.items.limit_reached():
                 return True
         return False
 
-    def _list_theporndb(self, client: ThePornDBClient) -> bool:
-        per_page = self.options.page_size
-        while True:
-            number = int(self.cursor["page"])
-            try:
-                page = client.list_performers(number, per_page)
-            except AuthError:
-                raise
-            except PermanentError as error:
-                if not self._skip_page(number, error):
-                    return False
-                continue
-            seen = self.items.seen_ids(row.id for row in page.data)
-            for row in page.data:
-                if row.id in seen:
-                    continue
-                seen.add(row.id)
-                self._theporndb_row(client, row.id)
-                if self.items.limit_reached():
-                    return True
-            self._page_done(number, page.total, last_page=page.last_page)
-            if not page.has_more:
-                return False
-
-    def _theporndb_row(self, client: ThePornDBClient, performer_id: str) -> None:
-        """List rows are partial: fetch the full record (incremental runs: new ones only)."""
-        key = StashKey(self.endpoint, performer_id)
-        known = None if self.full else performer_of_entry(key=key)
+    def _partial_row(self, performer_id: str) -> None:
+        """A row without its record: look it up (incremental runs: only ones we lack)."""
+        known = None if self.full else performer_of_entry(key=self._key(performer_id))
         if known is not None:
             self.items.unchanged(performer_id, performer=known)
             return
+        self._look_up(performer_id)
+
+    def _look_up(self, stash_id: str) -> None:
+        """The entry as upstream has it now: upserted, marked deleted, or followed to its merge."""
         try:
-            performer = client.get_performer(performer_id)
+            found = self.upstream.look_up(stash_id)
         except AuthError:
             raise
-        except NotFoundError:
-            self.items.gone(key)
-            return
         except PermanentError as error:
-            self.items.failed(performer_id, error)
+            self.items.failed(stash_id, error)
             return
-        self.items.upsert(from_theporndb(performer))
+        if found.performer is not None:
+            self.items.upsert(found.performer)
+        elif found.merged_away:
+            self._merged_away(self._key(stash_id))
+        else:
+            self.items.gone(self._key(stash_id))
 
     def _skip_page(self, number: int, error: PermanentError) -> bool:
         """Record an unreadable page; True when later pages are known to exist."""
@@ -291,85 +259,84 @@ class SyncEngine:
         """Incremental runs: where listing stops (the previous watermark minus the margin)."""
         return parse_datetime(self.cursor["since"]) if self.cursor.get("since") else None
 
-    def _log_client_warnings(self) -> None:
-        client = self.clients.stashbox
-        if client is None or len(client.warnings) <= self._warnings_logged:
+    def _key(self, stash_id: str) -> StashKey:
+        return StashKey(self.endpoint, stash_id)
+
+    def _log_source_warnings(self) -> None:
+        warnings = self.upstream.warnings
+        if len(warnings) <= self._warnings_logged:
             return
-        for warning in client.warnings[self._warnings_logged :]:
+        for warning in warnings[self._warnings_logged :]:
             self.holder.note("warning", warning)
-        self._warnings_logged = len(client.warnings)
+        self._warnings_logged = len(warnings)
 
     # -- removals ----------------------------------------------------------------------------
 
     def _removals(self) -> None:
-        """Performers deleted or merged upstream since `since`, from the edit history."""
-        client = self.clients.stashbox
-        assert client is not None
-        operation: RemovalOperation | None = self.cursor["removals_operation"]
-        while operation is not None:
+        """Performers deleted or merged upstream since `since`, from the removal listings."""
+        listing: str | None = self.cursor["removals_operation"]
+        while listing is not None:
             try:
-                partial = self._removals_of(client, operation)
+                partial = self._removals_of(listing)
             except AuthError:
                 raise
-            except EditsUnavailable as error:
+            except RemovalsUnavailable as error:
                 self.holder.note("warning", str(error))
                 break
             except PermanentError as error:  # an answer we cannot read: the full sweep remains
-                self.holder.note("error", f"{operation} edits not read: {error}", error=True)
+                self.holder.note("error", f"{listing} removals not read: {error}", error=True)
                 break
             if partial:
                 self._listing_over(partial=True)
                 return
-            operation = _next_removal_operation(operation)
-            self.holder.save_cursor(removals_operation=operation, removals_page=1)
+            listing = self._next_removal_listing(listing)
+            self.holder.save_cursor(removals_operation=listing, removals_page=1)
         self._listing_over(partial=False)
 
-    def _removals_of(self, client: StashBoxClient, operation: RemovalOperation) -> bool:
-        """Page through one operation's edits down to `since`; True when stopped by the limit.
+    def _removals_of(self, listing: str) -> bool:
+        """Page through one listing down to `since`; True when stopped by the limit.
 
-        Sorted by (closed, id) upstream, so pages are stable; an edit closed meanwhile pushes
-        rows one page later, where they are met again and skipped.
+        Sorted by (closed, id) upstream, so pages are stable; a removal closed meanwhile
+        pushes rows one page later, where they are met again and skipped.
         """
         since = self._since()
         while True:
             number = int(self.cursor["removals_page"])
-            page = client.performer_removals(operation, number, self.options.page_size)
+            page = self.upstream.removals(listing, number, self.options.page_size)
             for removal in page.removals:
                 if since is not None and removal.closed is not None and removal.closed < since:
                     return False
-                self._removal(client, removal)
+                self._removal(removal)
                 if self.items.limit_reached():
                     return True
             if not page.has_more:
                 return False
             self.holder.save_cursor(removals_page=number + 1)
 
-    def _removal(self, client: StashBoxClient, removal: PerformerRemoval) -> None:
-        """The entries one edit removed that we hold and this run has not met yet."""
-        if removal.operation == "MERGE":
-            removed = removal.merge_source_ids
-        elif removal.target_id is not None and removal.target_deleted:
-            removed = (removal.target_id,)
-        else:  # a DESTROY whose target is live again is listed like any live performer
-            removed = ()
-        held = stash_ids_held(endpoint=self.endpoint, stash_ids=removed)
+    def _removal(self, removal: Removal) -> None:
+        """The entries one removal took out that we hold and this run has not met yet."""
+        held = stash_ids_held(endpoint=self.endpoint, stash_ids=removal.stash_ids)
         if not held:
             return
         unmet = held - self.items.seen_ids(held)
-        merged = removal.operation == "MERGE" or removal.target_merged_into_id is not None
-        for stash_id in (i for i in removed if i in unmet):
-            self._removed_one(client, StashKey(self.endpoint, stash_id), merged=merged)
+        for stash_id in (i for i in removal.stash_ids if i in unmet):
+            self._removed_one(self._key(stash_id), merged=removal.merged)
 
-    def _removed_one(self, client: StashBoxClient, key: StashKey, *, merged: bool) -> None:
+    def _removed_one(self, key: StashKey, *, merged: bool) -> None:
         if not merged:
             self.items.gone(key)
             return
         try:
-            self._merged_away(client, key)
+            self._merged_away(key)
         except AuthError:
             raise
         except PermanentError as error:  # its merge chain could not be read: record, go on
             self.items.failed(key.stash_id, error)
+
+    def _next_removal_listing(self, listing: str) -> str | None:
+        listings = self.upstream.removal_listings
+        following = listings[listings.index(listing) + 1 :] if listing in listings else ()
+        return following[0] if following else None
 
     # -- sweep -------------------------------------------------------------------------------
 
@@ -387,48 +354,22 @@ class SyncEngine:
             if not batch:
                 break
             for pk, stash_id in batch:
-                self._sweep_one(stash_id)
+                self._look_up(stash_id)
                 after = pk
             self.holder.save_cursor(sweep_after=after)
         self._listing_over(partial=False)
 
-    def _sweep_one(self, stash_id: str) -> None:
-        key = StashKey(self.endpoint, stash_id)
-        if self.clients.theporndb is not None:
-            self._theporndb_row(self.clients.theporndb, stash_id)
-            return
-        client = self.clients.stashbox
-        assert client is not None
-        try:
-            found = client.find_performer(stash_id)
-        except AuthError:
-            raise
-        except PermanentError as error:
-            self.items.failed(stash_id, error)
-            return
-        if found is None or (found.deleted and not found.merged_into_id):
-            self.items.gone(key)
-        elif found.deleted:
-            self._merged_away(client, key)
-        else:
-            self.items.upsert(from_stashbox(found, self.endpoint))
-
-    def _merged_away(self, client: StashBoxClient, key: StashKey) -> None:
+    def _merged_away(self, key: StashKey) -> None:
         """`key` was merged upstream: its identity joins the live performer it ended in."""
-        final = client.follow_merges(key.stash_id)
-        if final is None or final.deleted:
+        final = self.upstream.merge_target(key.stash_id)
+        if final is None:
             self.items.gone(key)
             return
-        if not self.items.seen_ids([final.id]):
-            self.items.upsert(from_stashbox(final, self.endpoint))
-        target_key = StashKey(self.endpoint, final.id)
-        target = performer_of_entry(key=target_key)
+        if not self.items.seen_ids([final.key.stash_id]):
+            self.items.upsert(final)
+        target = performer_of_entry(key=final.key)
         if target is None:  # the target itself could not be stored: record why, go on
-            self.items.failed(key.stash_id, ApplicationError(f"merge target {final.id} is missing"))
+            message = f"merge target {final.key.stash_id} is missing"
+            self.items.failed(key.stash_id, ApplicationError(message))
             return
-        self.items.merged(key, target=target, target_key=target_key)
-
-
-def _next_removal_operation(operation: RemovalOperation) -> RemovalOperation | None:
-    following = REMOVAL_OPERATIONS[REMOVAL_OPERATIONS.index(operation) + 1 :]
-    return following[0] if following else None
+        self.items.merged(key, target=target, target_key=final.key)

@@ -24,9 +24,9 @@ from scraping.choices import ItemOutcome, ItemState
 from scraping.models import SyncItem, SyncRun
 from scraping.selectors import performer_of_entry
 from scraping.signals import item_synced
+from scraping.sources.base import StashKey
 from scraping.sync.clients import SourceClients
 from scraping.sync.runs import HEARTBEAT_STALE, worker_is_dead
-from scraping.sync.upstream_performer import StashKey, source_endpoint
 from stashsense.http import OutboundError, display_url
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def item_process(
 ) -> tuple[int, int, list[str]]:
     """Do a claimed item's work and mark it DONE; returns (photos, faces, errors)."""
     source = item.run.source
-    key = StashKey(source_endpoint(source), item.upstream_id)
+    key = StashKey(clients.endpoint, item.upstream_id)
     # The identity now: a merge may have moved the entry since its upsert.
     performer = performer_of_entry(key=key) or item.performer
     errors: list[str] = []

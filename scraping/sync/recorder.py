@@ -20,6 +20,7 @@ from performers.models import Performer
 from scraping.choices import ItemOutcome, ItemState
 from scraping.models import SyncItem
 from scraping.selectors import performer_holding_version, photo_urls_missing
+from scraping.sources.base import StashKey, UpstreamPerformer
 from scraping.sync.options import SyncOptions
 from scraping.sync.runs import RunHolder, log_entry
 from scraping.sync.upsert import (
@@ -27,7 +28,6 @@ from scraping.sync.upsert import (
     stash_id_mark_deleted,
     stash_ids_fold_merged,
 )
-from scraping.sync.upstream_performer import StashKey, UpstreamPerformer
 from stashsense.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class ItemRecorder:
         return item
 
     def unchanged(self, upstream_id: str, *, performer: Performer) -> None:
-        """A performer we hold and need not fetch again (ThePornDB incremental runs)."""
+        """A performer we hold and need not fetch again (a partial row of an incremental run)."""
         with transaction.atomic():
             item = self._create(upstream_id, ItemOutcome.UNCHANGED, performer=performer)
             self.holder.commit(cursor={"skipped": self.holder.cursor.get("skipped", 0) + 1})

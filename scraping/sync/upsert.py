@@ -26,7 +26,7 @@ from performers.services import (
     performer_url_add,
     stash_id_attach,
 )
-from scraping.sync.upstream_performer import StashKey, UpstreamPerformer
+from scraping.sources.base import StashKey, UpstreamPerformer
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ clients = clients_for(Source(**fields))
 time.sleep(max(0.0, start_at - time.time()))
 started = time.time()
 for _ in range(count):
-    clients.stashbox.query_performers(1, 1)
+    clients.upstream.list_performers(1, 1, pass_number=None)
 print(json.dumps([started, time.time()]))
 """
 

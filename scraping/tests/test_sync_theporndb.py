@@ -8,8 +8,7 @@ from performers.models import Performer, StashId
 from performers.services import StashIdInput, performer_create
 from recognition.models import Face, SourceImage
 from scraping.choices import RunStatus
-from scraping.sources.theporndb import ThePornDBClient
-from scraping.sync.upstream_performer import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT
+from scraping.sources.theporndb import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT, ThePornDBClient
 from scraping.tests.fakes import FakeThePornDB
 from scraping.tests.test_sync_support import (
     face_models,

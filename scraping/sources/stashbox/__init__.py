@@ -1,4 +1,4 @@
-"""stash-box endpoints (StashDB, FansDB, PMVStash, JAVStash): GraphQL client and typed records."""
+"""stash-box endpoints (StashDB, FansDB, PMVStash, JAVStash): GraphQL client, records, source."""
 
 from scraping.sources.stashbox.client import (
     DEFAULT_REQUESTS_PER_MINUTE,
@@ -19,6 +19,7 @@ from scraping.sources.stashbox.performer import (
     StashBoxPerformer,
     StashBoxUrl,
 )
+from scraping.sources.stashbox.source import StashBoxSource
 
 __all__ = [
     "DEFAULT_REQUESTS_PER_MINUTE",
@@ -33,5 +34,6 @@ __all__ = [
     "StashBoxDataError",
     "StashBoxImage",
     "StashBoxPerformer",
+    "StashBoxSource",
     "StashBoxUrl",
 ]

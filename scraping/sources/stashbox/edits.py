@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from scraping.sources.base import RemovalsUnavailable
 from scraping.sources.stashbox.performer import StashBoxDataError, parse_time
-from stashsense.http import PermanentError
 
 RemovalOperation = Literal["DESTROY", "MERGE"]
 
 
-class EditsUnavailable(PermanentError):
+class EditsUnavailable(RemovalsUnavailable):
     """The server answered the edit query with an error (an older instance without
     `queryEdits`, or a key that may not read edits): removals are left to full syncs."""
 
