@@ -47,6 +47,17 @@ PROFILE_THRESHOLDS: dict[str, FaceThresholds] = {
         outlier_min=0.65,
         contradiction_min=0.75,
     ),
+    # From the dev set (../shared/faces, 299 genuine and 8,746 impostor pairs): genuine cosine
+    # distances 95 % <= 0.40, 99 % <= 0.46, max 0.59; impostors 0.1 % <= 0.50, min 0.42.
+    "scrfd-mobilefacenet": FaceThresholds(
+        metric="cosine",
+        same=0.40,
+        different=0.55,
+        name_and_face_max=0.475,
+        face_only_max=0.30,
+        outlier_min=0.62,
+        contradiction_min=0.70,
+    ),
 }
 # ArcFace-style packs (buffalo_l, antelopev2): cosine distance, same person usually < 0.55,
 # different > 0.75. Rougher than dlib's numbers; measure on real galleries before trusting.

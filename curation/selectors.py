@@ -307,6 +307,7 @@ def active_index_calibration() -> dict[str, Any] | None:
         "profile": build.profile if build is not None else None,
         "fitted_at": parse_datetime(fitted) if isinstance(fitted, str) else None,
         "far_percent": percent(summary.get("far")),
+        "far_in_samples_percent": percent(summary.get("far_in_samples")),
         "target_percent": percent(summary.get("target_far")),
         "refit_percent": percent(settings.STASHSENSE_RECALIBRATE_GROWTH),
     }

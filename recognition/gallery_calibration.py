@@ -31,6 +31,7 @@ import numpy.typing as npt
 from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
+from scipy.stats import norm
 
 from recognition.choices import FaceStatus
 from recognition.index import ExactIndex, Metric, VectorIndex
@@ -51,6 +52,8 @@ NEIGHBOURS = 20  # what identification looks at (identification.NEIGHBOURS)
 MAX_LEFT_OUT = 200
 MIN_GENUINE_FOR_CURVE = 100
 MIN_IMPOSTOR_FOR_CURVE = 100
+# The empirical quantile is trusted once this many impostor samples lie beyond it.
+MIN_IMPOSTORS_BEYOND = 10
 _BATCH = 256
 
 
@@ -140,30 +143,67 @@ def fit_gallery_calibrator(
     metric: str,
     target_far: float,
 ) -> Calibrator:
-    """The gallery's own curve when it has enough genuine samples, else the profile's default
-    curve; either way the threshold lets through at most `target_far` of the impostor searches."""
+    """The gallery's own curve when it has enough genuine samples; without them (one photo a
+    performer) a curve of the distance alone, the one feature that needs no genuine sample to
+    be trusted. Either way the threshold lets through at most `target_far` of the impostors:
+    their empirical quantile when enough of them lie beyond it, else a normal tail fitted to
+    their decision values (a maximum of 50 samples says little about a 1 % tail)."""
     genuine = int((labels == 1).sum())
     if genuine >= MIN_GENUINE_FOR_CURVE and len(impostor_rows) >= MIN_IMPOSTOR_FOR_CURVE:
         calibrator = Calibrator.fit(rows, labels, target_far=target_far, metric=metric)
         curve = "gallery"
     else:
-        calibrator = default_calibrator(profile, metric)
-        calibrator.target_far = target_far
-        curve = "profile default"
-    scores = calibrator.confidences(impostor_rows) if len(impostor_rows) else np.zeros(0)
-    calibrator.threshold = max(
-        threshold_for_far(scores, target_far) if len(scores) else calibrator.threshold, 1e-6
-    )
-    far = float((scores >= calibrator.threshold).mean()) if len(scores) else 0.0
+        calibrator = _distance_only(default_calibrator(profile, metric))
+        curve = "distance only"
+    calibrator.target_far = target_far
+    values = calibrator.decision_values(impostor_rows) if len(impostor_rows) else np.zeros(0)
+    if len(values) * target_far >= MIN_IMPOSTORS_BEYOND:
+        calibrator.threshold = threshold_for_far(_sigmoid(values), target_far)
+        method = "empirical"
+    elif len(values) >= 2:
+        tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
+        calibrator.threshold = float(_sigmoid(np.asarray([tail]))[0])
+        method = "normal tail"
+    else:
+        method = "profile default"
+    scores = _sigmoid(values)
+    in_samples = float((scores >= calibrator.threshold).mean()) if len(scores) else 0.0
     calibrator.stats = {
         "source": "gallery",
         "curve": curve,
+        "threshold_method": method,
         "genuine": genuine,
         "impostor": len(impostor_rows),
         "target_far": target_far,
-        "far": far,
+        # The FAR the threshold holds by its own estimate, and what the samples themselves show
+        # (with 50 samples, one above the threshold is 2 %: too coarse to be the estimate).
+        "far": target_far if method == "normal tail" else in_samples,
+        "far_in_samples": in_samples,
     }
     return calibrator
+
+
+def _distance_only(base: Calibrator) -> Calibrator:
+    """`base` with the margin's weight set to zero: P(right) falls with the distance alone."""
+    weights = np.array(
+        [
+            w if name == "distance" else 0.0
+            for name, w in zip(FEATURE_NAMES, base.weights, strict=True)
+        ]
+    )
+    return Calibrator(
+        weights=weights,
+        bias=base.bias,
+        feature_mean=base.feature_mean,
+        feature_scale=base.feature_scale,
+        threshold=base.threshold,
+        target_far=base.target_far,
+        metric=base.metric,
+    )
+
+
+def _sigmoid(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * values)), dtype=np.float64)
 
 
 def _face_sample(profile: str, max_face_id: int, count: int, seed: int) -> list[_Sampled]:

@@ -41,6 +41,8 @@ def calibration_summary(calibration: dict[str, Any]) -> dict[str, Any] | None:
         "threshold": calibration.get("threshold"),
         "target_far": stats.get("target_far", calibration.get("target_far")),
         "far": stats.get("far"),
+        "far_in_samples": stats.get("far_in_samples"),
+        "threshold_method": stats.get("threshold_method"),
         "source": stats.get("source", "shipped"),
         "curve": stats.get("curve"),
         "genuine_samples": stats.get("genuine"),

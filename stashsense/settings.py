@@ -159,7 +159,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 STASH_URL = read_url("STASH_URL", ("http", "https"))
 STASH_API_KEY = env.str("STASH_API_KEY", default="")
 STASHSENSE_API_KEY = env.str("STASHSENSE_API_KEY", default="")
-STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="scrfd-dlib")
+# Unset: the profile of the newest active index (an upgraded install keeps its gallery), else
+# the default profile (recognition.engine.profile_registry.DEFAULT_PROFILE).
+STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="")
 # Every index fits its own acceptance threshold for this false-accept rate (outsiders named).
 STASHSENSE_TARGET_FAR = read_float("STASHSENSE_TARGET_FAR", default=0.01)
 STASHSENSE_CALIBRATION_SAMPLES = read_int(

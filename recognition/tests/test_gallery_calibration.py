@@ -50,7 +50,7 @@ def test_a_gallery_with_several_faces_a_person_fits_its_own_curve_and_holds_the_
     assert named(outsider) == []
 
 
-def test_a_gallery_of_one_photo_each_keeps_the_default_curve_but_moves_the_threshold() -> None:
+def test_a_gallery_of_one_photo_each_decides_on_distance_and_models_the_impostor_tail() -> None:
     embeddings = _clustered(people=300, per_person=1, spread=0.0)
     keys = [f"p{index}" for index in range(len(embeddings))]
 
@@ -58,9 +58,30 @@ def test_a_gallery_of_one_photo_each_keeps_the_default_curve_but_moves_the_thres
         embeddings, keys, profile="scrfd-mobilefacenet", metric="cosine", target_far=0.01
     )
 
-    assert calibrator.stats["curve"] == "profile default"
+    # No genuine search to fit a curve on: the distance alone decides.
+    assert calibrator.stats["curve"] == "distance only" and calibrator.weights[1] == 0
     assert calibrator.stats["genuine"] == 0 and calibrator.stats["impostor"] == 300
-    assert calibrator.stats["far"] <= 0.01
+    # 300 samples put 3 beyond a 1 % quantile: the tail is modelled, not read off.
+    assert calibrator.stats["threshold_method"] == "normal tail"
+    assert calibrator.stats["far_in_samples"] <= 0.03
+    # New outsiders (people of the same population) are named about as rarely as asked.
+    outsiders = _clustered(people=2000, per_person=1, spread=0.0)
+    distances = 1.0 - outsiders @ embeddings.T
+    nearest = np.sort(distances, axis=1)[:, :2]
+    features = np.column_stack([nearest[:, 0], np.minimum(nearest[:, 1] - nearest[:, 0], 1.0)])
+    assert (calibrator.confidences(features) >= calibrator.threshold).mean() <= 0.02
+
+
+def test_with_enough_impostors_beyond_it_the_threshold_is_their_own_quantile() -> None:
+    embeddings = _clustered(people=1500, per_person=1, spread=0.0, dim=16)
+    keys = [f"p{index}" for index in range(len(embeddings))]
+
+    calibrator = matrix_self_calibration(
+        embeddings, keys, profile="scrfd-mobilefacenet", metric="cosine", target_far=0.01
+    )
+
+    assert calibrator.stats["threshold_method"] == "empirical"
+    assert calibrator.stats["far"] == calibrator.stats["far_in_samples"] <= 0.01
 
 
 def test_a_smaller_target_far_asks_for_more_confidence() -> None:

@@ -122,6 +122,15 @@ def calibration_summary(calibration: dict[str, Any]) -> dict[str, Any]:
     stats = calibration.get("stats") or {}
     return {
         f"calibration_{key}": stats[key]
-        for key in ("source", "curve", "far", "target_far", "genuine", "impostor")
+        for key in (
+            "source",
+            "curve",
+            "threshold_method",
+            "far",
+            "far_in_samples",
+            "target_far",
+            "genuine",
+            "impostor",
+        )
         if key in stats
     }

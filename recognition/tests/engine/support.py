@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from recognition.engine import Profile, get_profile
-from recognition.engine.fetch import SCRFD_SHA256, scrfd_model_path
+from recognition.engine.errors import ModelMissingError
+from recognition.engine.fetch import SCRFD_SHA256
+from recognition.engine.profile_registry import DEFAULT_PROFILE
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SHARED = REPO_ROOT.parent / "shared"
@@ -29,11 +31,16 @@ def models_dir() -> Path:
 
 
 def default_profile_or_skip() -> Profile:
-    """The loaded scrfd-dlib profile (cached per process), or skip with the reason."""
-    path = scrfd_model_path(models_dir())
-    if not path.is_file():
-        pytest.skip(f"SCRFD model missing at {path}: run `manage.py fetch_models`")
-    return get_profile("scrfd-dlib", models_dir(), threads=TEST_THREADS)
+    """The loaded default profile (cached per process), or skip with the reason."""
+    return profile_or_skip(DEFAULT_PROFILE)
+
+
+def profile_or_skip(name: str) -> Profile:
+    """The loaded profile `name` (cached per process), or skip with the reason."""
+    try:
+        return get_profile(name, models_dir(), threads=TEST_THREADS)
+    except ModelMissingError as error:
+        pytest.skip(f"{error}")
 
 
 def faces_or_skip(folder: Path) -> Path:
