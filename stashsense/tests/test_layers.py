@@ -180,6 +180,25 @@ def test_every_top_level_package_of_the_repository_has_a_rank() -> None:
     assert set(top_level_packages(REPO_ROOT)) - {FAKES} == set(RANKS)
 
 
+def empty_packages(root: Path) -> list[str]:
+    """Packages that hold nothing but an empty __init__.py (a room with no code in it)."""
+    return sorted(
+        init.parent.relative_to(root).as_posix()
+        for package in top_level_packages(root)
+        for init in (root / package).rglob("__init__.py")
+        if init.stat().st_size == 0
+        and not [
+            entry
+            for entry in init.parent.iterdir()
+            if entry.name not in ("__init__.py", "__pycache__")
+        ]
+    )
+
+
+def test_no_package_is_an_empty_init_alone() -> None:
+    assert empty_packages(REPO_ROOT) == [], "remove the empty packages (or put code in them)"
+
+
 # The checker itself, on small synthetic trees.
 
 
@@ -260,12 +279,20 @@ def test_the_checker_leaves_out_tests_migrations_and_the_project_wiring(tmp_path
             "performers/tests/factories.py": "from curation.models import ReviewItem\n",
             "performers/test_helpers.py": "from curation.models import ReviewItem\n",
             "performers/migrations/0001_initial.py": "from curation.models import ReviewItem\n",
-            "stashsense/urls.py": "from curation.api import urls\n",
+            "stashsense/urls.py": "from curation import urls\n",
             "stashsense/views.py": "from recognition.selectors import active_index_summary\n",
         },
     )
 
     assert _found(root) == []
+
+
+def test_an_empty_package_is_found_and_one_with_a_module_is_not(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"curation/api/__init__.py": "", "stash/api/urls.py": "urls = []\n"})
+
+    found = empty_packages(root)
+
+    assert "curation/api" in found and "stash/api" not in found
 
 
 def test_the_checker_asks_for_a_rank_for_a_new_top_level_package(tmp_path: Path) -> None:
