@@ -32,6 +32,8 @@ from django.db import connections
 
 from performers.choices import SourceKind
 from performers.models import Source
+from recognition.configured_profile import profile_for
+from recognition.engine.images import decode_image
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_items_drain, sync_run_create, sync_run_execute
 from scraping.sync.clients import clients_for
@@ -167,9 +169,6 @@ def _warm_upstream(run: SyncRun) -> None:
 
 def _drain(run_id: int, ort_threads: int, ready: Barrier, results: Any) -> None:
     """A worker process: load the models, wait for the others, drain the run's items."""
-    from recognition.configured_profile import profile_for
-    from recognition.engine.images import decode_image
-
     settings.STASHSENSE_ORT_THREADS = ort_threads
     engine = profile_for()
     warm_up = next(FACES.glob("*/*.jpg"))

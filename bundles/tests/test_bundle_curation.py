@@ -18,16 +18,12 @@ from bundles.tests.test_bundle_support import (
     publish_gallery,
     search_state,
 )
-from curation.tests.factories import (
-    DuplicateItemFactory,
-    SuspiciousFaceItemFactory,
-    face_near,
-    identity_centre,
-)
+from curation.tests.factories import DuplicateItemFactory, SuspiciousFaceItemFactory
 from performers.models import MergeRecord, Performer, StashId
 from performers.services import performer_alias_add, performer_merge, performer_split
 from recognition.models import Face
 from recognition.services import face_remove
+from recognition.tests.factories import face_near, identity_centre
 
 __all__ = ["bundle_env"]
 

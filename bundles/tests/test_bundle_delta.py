@@ -22,11 +22,11 @@ from bundles.tests.test_bundle_support import (
     publish_gallery,
     search_state,
 )
-from curation.tests.factories import face_near, identity_centre
 from performers.models import Performer, PerformerAlias, StashId
 from performers.services import StashIdInput, performer_alias_add, performer_create, performer_merge
 from recognition.models import Face
 from recognition.services import face_remove, face_restore
+from recognition.tests.factories import face_near, identity_centre
 from stashsense.errors import ApplicationError
 
 __all__ = ["bundle_env"]

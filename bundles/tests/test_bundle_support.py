@@ -19,13 +19,13 @@ from django.conf import LazySettings
 from bundles.export_records import performer_record_batches
 from bundles.models import BundleEntry, BundleImport
 from curation.models import ReviewItem
-from curation.tests.factories import face_near, identity_centre, jpeg_bytes
 from performers.models import BodyModification, MergeRecord, Performer, Source
 from performers.services import StashIdInput, performer_create, source_upsert
 from recognition.models import Face, IndexBuild, SourceImage
 from recognition.searchable_gallery import galleries_reset, gallery_for
 from recognition.services import index_build
 from recognition.tests.engine.support import default_profile_or_skip
+from recognition.tests.factories import face_near, identity_centre, jpeg_bytes
 
 PROFILE = "scrfd-dlib"
 STASHDB = "https://stashdb.org/graphql"

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from curation.models import ReviewItem
 from curation.services import identity_resolve_performer
-from curation.tests.factories import gallery, identity_centre, suspicious_face_item
+from curation.tests.factories import suspicious_face_item
 from performers.models import MergeRecord, Performer
 from performers.services import performer_create
 from recognition.choices import FaceStatus
+from recognition.tests.factories import gallery, identity_centre
 
 CHROMIUM = Path("/usr/bin/chromium")
-PASSWORD = "a-long-test-password"
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,44 +25,24 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A Chromium page; it depends on `live_server` so the browser closes (and its keep-alive
-    connections with their database sessions end) before the server stops."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        # The ORM calls made while Playwright's loop ran used their own connection; close it
-        # or PostgreSQL refuses to drop the test database at the end of the session.
-        connections.close_all()
-
-
-@pytest.fixture
-def curator(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_superuser("curator", "c@example.com", PASSWORD)
+def page(live_server: Any, chromium: Any) -> Any:
+    """A Chromium page; `live_server` first, so the browser closes before the server stops."""
+    page = chromium.new_page()
+    page.set_default_timeout(15_000)
+    return page
 
 
 def _log_in(page: Any, base_url: str) -> None:
     page.goto(f"{base_url}/dashboard/")
     assert "/admin/login/" in page.url  # the dashboard sends strangers to the admin login
-    page.fill("#id_username", "curator")
-    page.fill("#id_password", PASSWORD)
+    page.fill("#id_username", "admin")  # pytest-django's `admin_user`: undoing needs the admin
+    page.fill("#id_password", "password")
     page.click("input[type=submit]")
     page.wait_for_url(f"{base_url}/dashboard/")
 
 
 def test_accept_a_duplicate_with_the_keyboard_then_undo_it_from_admin(
-    page: Any, live_server: Any, curator: Any
+    page: Any, live_server: Any, admin_user: Any
 ) -> None:
     centre = identity_centre(21)
     kept = performer_create(name="Anna Example")
@@ -116,7 +94,7 @@ def test_accept_a_duplicate_with_the_keyboard_then_undo_it_from_admin(
 
 
 def test_remove_a_suspicious_face_from_the_dashboard(
-    page: Any, live_server: Any, curator: Any
+    page: Any, live_server: Any, admin_user: Any
 ) -> None:
     item, face = suspicious_face_item()
 

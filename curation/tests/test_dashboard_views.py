@@ -10,7 +10,6 @@ from curation.choices import ReviewStatus
 from curation.models import ReviewItem
 from curation.tests.factories import (
     DuplicateItemFactory,
-    FaceFactory,
     LowConfidenceItemFactory,
     SuspiciousFaceItemFactory,
     duplicate_item,
@@ -21,15 +20,11 @@ from performers.services import StashIdInput, performer_create
 from performers.tests.factories import STASHDB, SourceFactory
 from recognition.choices import BuildStatus, FaceStatus
 from recognition.models import IndexBuild
+from recognition.tests.factories import FaceFactory
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def curator(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("curator", password="pw", is_staff=True)
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from curation.tests.factories import FaceFactory
 from recognition.choices import FaceStatus
 from recognition.models import IndexBuild
+from recognition.tests.factories import FaceFactory
 
 pytestmark = pytest.mark.django_db
 

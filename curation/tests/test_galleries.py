@@ -16,7 +16,7 @@ from curation.face_distances import (
     thresholds_for,
 )
 from curation.links import endpoint_label, stash_id_page
-from curation.tests.factories import at_distance, face_near, identity_centre
+from recognition.tests.factories import at_distance, face_near, identity_centre
 
 DLIB = PROFILE_THRESHOLDS["scrfd-dlib"]
 

@@ -9,16 +9,16 @@ from curation.choices import EvidenceKind, ReviewKind, ReviewStatus
 from curation.models import ReviewItem
 from curation.resolution.decisions import pair_key
 from curation.services import identity_resolve_performer, review_item_reject
-from curation.tests.factories import (
+from performers.models import MergeRecord, Performer
+from performers.services import StashIdInput, performer_create, performer_split
+from performers.tests.factories import STASHDB, SourceFactory
+from recognition.tests.factories import (
     FaceFactory,
     at_distance,
     face_near,
     gallery,
     identity_centre,
 )
-from performers.models import MergeRecord, Performer
-from performers.services import StashIdInput, performer_create, performer_split
-from performers.tests.factories import STASHDB, SourceFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from curation.models import ReviewItem
-from curation.tests.factories import gallery, identity_centre
 from performers.models import MergeRecord, Performer
 from performers.services import StashIdInput, performer_create
 from performers.tests.factories import STASHDB, SourceFactory
+from recognition.tests.factories import gallery, identity_centre
 
 pytestmark = pytest.mark.django_db
 

@@ -20,17 +20,14 @@ from curation.services import (
 )
 from curation.tests.factories import (
     DuplicateItemFactory,
-    FaceFactory,
     LowConfidenceItemFactory,
-    at_distance,
     duplicate_item,
-    gallery,
-    identity_centre,
     suspicious_face_item,
 )
 from performers.models import MergeRecord, Performer
 from performers.services import performer_create
 from recognition.choices import FaceStatus
+from recognition.tests.factories import FaceFactory, at_distance, gallery, identity_centre
 from stashsense.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from performers.models import Performer
-from scraping.tests.test_sync_support import face_models, faces_dir, needs_specs
-
-__all__ = ["face_models", "faces_dir"]
+from scraping.tests.test_sync_support import needs_specs
 
 
 @needs_specs

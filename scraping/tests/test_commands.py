@@ -16,9 +16,7 @@ from scraping.choices import RunStatus
 from scraping.models import SyncRun
 from scraping.tests.fakes import FakeStashBox
 from scraping.tests.fakes.stash_server import FakeStash, FakeStashBoxConfig
-from scraping.tests.test_sync_support import box, face_models, faces_dir, needs_specs, photos
-
-__all__ = ["box", "face_models", "faces_dir"]
+from scraping.tests.test_sync_support import needs_specs, photos
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,21 +28,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
 def http(waits: list[float]) -> OutboundClient:
     return OutboundClient(
         timeout=(2, 2), backoff_base=0.01, backoff_max=5, sleep=waits.append, jitter=lambda: 1.0
     )
-
-
-@pytest.fixture
-def box() -> Iterator[FakeStashBox]:
-    with FakeStashBox() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -13,9 +13,6 @@ from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import (
     FAST_HTTP,
     PEOPLE,
-    box,
-    face_models,
-    faces_dir,
     graph,
     needs_specs,
     photos,
@@ -23,8 +20,6 @@ from scraping.tests.test_sync_support import (
     sync,
 )
 from stashsense.http import TransientError
-
-__all__ = ["box", "face_models", "faces_dir"]
 
 pytestmark = [needs_specs, pytest.mark.django_db]
 

@@ -11,16 +11,8 @@ from scraping.choices import ItemOutcome, RunStatus
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
 from scraping.tests.fakes import FakeStashBox
-from scraping.tests.test_sync_support import (
-    FAST_HTTP,
-    box,
-    needs_specs,
-    stashbox_source,
-    sync,
-)
+from scraping.tests.test_sync_support import FAST_HTTP, needs_specs, stashbox_source, sync
 from stashsense.http import TransientError
-
-__all__ = ["box"]
 
 pytestmark = [needs_specs, pytest.mark.django_db]
 

@@ -13,67 +13,34 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from scraping.choices import ItemState, RunStatus
 from scraping.models import SyncItem
 from scraping.tests.fakes import FakeStashBox
-from scraping.tests.test_sync_support import (
-    PEOPLE,
-    REPO_ROOT,
-    box,
-    face_models,
-    faces_dir,
-    needs_specs,
-    photos,
-)
-
-__all__ = ["box", "face_models", "faces_dir"]
+from scraping.tests.test_sync_support import PEOPLE, REPO_ROOT, needs_specs, photos
+from stashsense.tests.databases import SubprocessDatabase
 
 pytestmark = [needs_specs, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 PERFORMERS = 8
 
 
-@dataclass
-class Database:
-    """Where the subprocesses work: the Postgres test database, or a SQLite file of our own
-    (pytest's SQLite test database lives in memory, out of a subprocess's reach)."""
-
-    url: str
-    sqlite_path: Path | None = None
-
-    def done_items(self) -> int:
-        if self.sqlite_path is None:
-            return SyncItem.objects.filter(state=ItemState.DONE).count()
-        with sqlite3.connect(self.sqlite_path, timeout=20) as db:
-            try:
-                row = db.execute("SELECT count(*) FROM scraping_syncitem WHERE state = 'done'")
-            except sqlite3.OperationalError:  # not migrated yet
-                return 0
-            return int(row.fetchone()[0])
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Database:
-    settings_dict = connection.settings_dict
-    if not settings_dict["ENGINE"].endswith("sqlite3"):
-        user = settings_dict.get("USER") or ""
-        password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-        host = settings_dict.get("HOST") or "127.0.0.1"
-        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-        return Database(f"postgres://{user}{password}@{host}{port}/{settings_dict['NAME']}")
-    path = tmp_path / "resume.sqlite3"
-    return Database(f"sqlite:///{path}", sqlite_path=path)
+def _done_items(database: SubprocessDatabase) -> int:
+    if database.sqlite_path is None:
+        return SyncItem.objects.filter(state=ItemState.DONE).count()
+    with sqlite3.connect(database.sqlite_path, timeout=20) as db:
+        try:
+            row = db.execute("SELECT count(*) FROM scraping_syncitem WHERE state = 'done'")
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
+        return int(row.fetchone()[0])
 
 
 def _manage(
-    database: Database, *args: str, timeout: float = 300
+    database: SubprocessDatabase, *args: str, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "manage.py"), *args],
@@ -85,7 +52,7 @@ def _manage(
     )
 
 
-def _env(database: Database) -> dict[str, str]:
+def _env(database: SubprocessDatabase) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database.url}
     env.pop("CELERY_BROKER_URL", None)  # in-process sync; no broker needed
     return env
@@ -124,17 +91,17 @@ def _wait_for(condition: Any, timeout: float, process: subprocess.Popen[bytes]) 
 
 
 def test_a_sync_killed_mid_run_resumes_and_syncs_every_performer_exactly_once(
-    box: FakeStashBox, faces_dir: object, face_models: None, database: Database
+    box: FakeStashBox, faces_dir: object, face_models: None, subprocess_database: SubprocessDatabase
 ) -> None:
     ids = [
         box.add_performer(f"Performer {n}", images=photos(PEOPLE[n % len(PEOPLE)], 1))
         for n in range(PERFORMERS)
     ]
-    if database.sqlite_path is not None:
-        migrated = _manage(database, "migrate", "--no-input")
+    if subprocess_database.sqlite_path is not None:
+        migrated = _manage(subprocess_database, "migrate", "--no-input")
         assert migrated.returncode == 0, migrated.stderr
     added = _manage(
-        database,
+        subprocess_database,
         "source_add",
         "box",
         "--kind",
@@ -152,24 +119,24 @@ def test_a_sync_killed_mid_run_resumes_and_syncs_every_performer_exactly_once(
     first = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "manage.py"), *SYNC],
         cwd=REPO_ROOT,
-        env=_env(database),
+        env=_env(subprocess_database),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for(lambda: database.done_items() >= 3, 120, first)
+        _wait_for(lambda: _done_items(subprocess_database) >= 3, 120, first)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-    killed_after = database.done_items()
+    killed_after = _done_items(subprocess_database)
     assert 3 <= killed_after < PERFORMERS
 
-    second = _manage(database, *SYNC)
+    second = _manage(subprocess_database, *SYNC)
 
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Resuming full sync run #" in second.stdout
     assert f"{PERFORMERS} new" in second.stdout
-    report = _manage(database, "shell", "-c", REPORT)
+    report = _manage(subprocess_database, "shell", "-c", REPORT)
     assert report.returncode == 0, report.stderr
     state = json.loads(report.stdout.strip().splitlines()[-1])
     assert state["status"] == RunStatus.DONE

@@ -15,9 +15,6 @@ from scraping.sync.clients import clients_for
 from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import (
     PEOPLE,
-    box,
-    face_models,
-    faces_dir,
     graph,
     items_of,
     needs_specs,
@@ -26,8 +23,6 @@ from scraping.tests.test_sync_support import (
     sync,
 )
 from stashsense.http import BlockedUrlError
-
-__all__ = ["box", "face_models", "faces_dir"]
 
 pytestmark = [needs_specs, pytest.mark.django_db]
 

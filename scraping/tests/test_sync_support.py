@@ -1,9 +1,8 @@
-"""What the sync tests share: fixtures (imported by the test_sync_* modules), photos, a
+"""What the sync tests share besides fixtures (scraping/tests/conftest.py): photos, a
 source factory, a one-call sync, and a canonical snapshot of the identity graph."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,37 +40,6 @@ needs_specs = pytest.mark.skipif(
 
 def photos(person: str, count: int, *, skip: int = 0) -> list[Path]:
     return sorted((FACES / person).glob("*.jpg"))[skip : skip + count]
-
-
-@pytest.fixture
-def faces_dir(shared_dir: Path) -> Path:
-    if not FACES.is_dir():
-        pytest.skip(f"no photos at {FACES}")
-    return FACES
-
-
-@pytest.fixture
-def face_models() -> None:
-    """The real face models (`manage.py fetch_models`), or a skip that says why."""
-    from recognition.configured_profile import profile_for
-    from stashsense.errors import ApplicationError
-
-    try:
-        profile_for()
-    except ApplicationError as error:
-        pytest.skip(f"face models missing: {error.message}")
-
-
-@pytest.fixture
-def box() -> Iterator[FakeStashBox]:
-    with FakeStashBox() as fake:
-        yield fake
-
-
-@pytest.fixture
-def tpdb() -> Iterator[FakeThePornDB]:
-    with FakeThePornDB() as fake:
-        yield fake
 
 
 def stashbox_source(box: FakeStashBox, name: str = "box", **fields: Any) -> Source:

@@ -10,17 +10,8 @@ from recognition.models import Face, SourceImage
 from scraping.choices import RunStatus
 from scraping.sources.theporndb import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT, ThePornDBClient
 from scraping.tests.fakes import FakeThePornDB
-from scraping.tests.test_sync_support import (
-    face_models,
-    faces_dir,
-    photos,
-    sync,
-    theporndb_source,
-    tpdb,
-)
+from scraping.tests.test_sync_support import photos, sync, theporndb_source
 from stashsense.http import OutboundClient
-
-__all__ = ["face_models", "faces_dir", "tpdb"]
 
 pytestmark = pytest.mark.django_db
 

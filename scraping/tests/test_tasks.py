@@ -23,17 +23,7 @@ from scraping.services import (
     sync_runs_schedule,
 )
 from scraping.tests.fakes import FakeStashBox
-from scraping.tests.test_sync_support import (
-    PEOPLE,
-    box,
-    face_models,
-    faces_dir,
-    needs_specs,
-    photos,
-    stashbox_source,
-)
-
-__all__ = ["box", "face_models", "faces_dir"]
+from scraping.tests.test_sync_support import PEOPLE, needs_specs, photos, stashbox_source
 
 
 def test_beat_runs_incremental_syncs_at_the_configured_interval() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,17 +20,6 @@ FACES = Path(__file__).resolve().parents[2].parent / "shared/faces"
 PHOTOS = sorted(FACES.glob("Carmen_Electra/*.jpg"))[:3]
 STASHDB_ID = "8f9a4b2e-1c3d-4e5f-a6b7-c8d9e0f1a2b3"
 OTHER_STASHDB_ID = "11111111-2222-4333-8444-555555555555"
-
-
-@pytest.fixture
-def waits() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def tpdb() -> Iterator[FakeThePornDB]:
-    with FakeThePornDB() as fake:
-        yield fake
 
 
 @pytest.fixture

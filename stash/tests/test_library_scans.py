@@ -14,13 +14,11 @@ import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -41,6 +39,7 @@ from stash.models import SceneScan, SceneSuggestion
 from stash.selectors import scene_scans_recent
 from stash.tests.stash_scenes import STASH_API_KEY, stash, stills_scene, stills_vtt
 from stashsense.errors import ApplicationError
+from stashsense.tests.databases import SubprocessDatabase
 
 __all__ = ["stash"]
 
@@ -247,43 +246,22 @@ def test_bad_scan_options_are_refused() -> None:
 # --- killed and resumed: a real `manage.py scan_library` process -----------------------------
 
 
-@dataclass
-class Database:
-    """Where the subprocesses work: the Postgres test database, or a SQLite file of our own
-    (pytest's SQLite test database lives in memory, out of a subprocess's reach)."""
-
-    url: str
-    sqlite_path: Path | None = None
-
-    def scan_state(self) -> tuple[int, str | None]:
-        """(scenes processed, last finished scene id) of the one scan, (0, None) before it."""
-        if self.sqlite_path is None:
-            scan = SceneScan.objects.first()
-            return (scan.processed, scan.cursor.get("last_id")) if scan else (0, None)
-        with sqlite3.connect(self.sqlite_path, timeout=20) as db:
-            try:
-                row = db.execute(
-                    "SELECT identified + skipped + errors, cursor FROM recognition_scenescan"
-                ).fetchone()
-            except sqlite3.OperationalError:  # not migrated yet
-                return 0, None
-        return (int(row[0]), json.loads(row[1]).get("last_id")) if row else (0, None)
+def _scan_state(database: SubprocessDatabase) -> tuple[int, str | None]:
+    """(scenes processed, last finished scene id) of the one scan, (0, None) before it."""
+    if database.sqlite_path is None:
+        scan = SceneScan.objects.first()
+        return (scan.processed, scan.cursor.get("last_id")) if scan else (0, None)
+    with sqlite3.connect(database.sqlite_path, timeout=20) as db:
+        try:
+            row = db.execute(
+                "SELECT identified + skipped + errors, cursor FROM recognition_scenescan"
+            ).fetchone()
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0, None
+    return (int(row[0]), json.loads(row[1]).get("last_id")) if row else (0, None)
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Database:
-    settings_dict = connection.settings_dict
-    if not settings_dict["ENGINE"].endswith("sqlite3"):
-        user = settings_dict.get("USER") or ""
-        password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-        host = settings_dict.get("HOST") or "127.0.0.1"
-        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-        return Database(f"postgres://{user}{password}@{host}{port}/{settings_dict['NAME']}")
-    path = tmp_path / "scan.sqlite3"
-    return Database(f"sqlite:///{path}", sqlite_path=path)
-
-
-def _environment(database: Database, stash: FakeStash, data_dir: Path) -> dict[str, str]:
+def _environment(database: SubprocessDatabase, stash: FakeStash, data_dir: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database.url,
@@ -315,11 +293,11 @@ print(json.dumps({
 @pytest.mark.models
 @pytest.mark.django_db(transaction=True)
 def test_a_scan_killed_mid_run_resumes_and_covers_every_scene_exactly_once(
-    stash: FakeStash, tmp_path: Path, database: Database
+    stash: FakeStash, tmp_path: Path, subprocess_database: SubprocessDatabase
 ) -> None:
     default_profile_or_skip()
     add_library(stash, tmp_path)
-    env = _environment(database, stash, tmp_path / "data")
+    env = _environment(subprocess_database, stash, tmp_path / "data")
     photos = tmp_path / "gallery"
     for identity in ["Bill_Simon", "Carmen_Electra", "deepface_p01"]:
         (photos / identity).mkdir(parents=True)
@@ -332,7 +310,7 @@ def test_a_scan_killed_mid_run_resumes_and_covers_every_scene_exactly_once(
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
         )
 
-    if database.sqlite_path is not None:
+    if subprocess_database.sqlite_path is not None:
         assert manage("migrate", "--no-input").returncode == 0
     for step in (["enroll", str(photos)], ["build_index"]):
         done = manage(*step)
@@ -344,7 +322,7 @@ def test_a_scan_killed_mid_run_resumes_and_covers_every_scene_exactly_once(
     )
     try:
         deadline = time.monotonic() + 120
-        while database.scan_state()[0] < 2:
+        while _scan_state(subprocess_database)[0] < 2:
             if first.poll() is not None:
                 output = first.stdout.read().decode() if first.stdout else ""
                 pytest.fail(f"scan_library exited early ({first.returncode}):\n{output}")
@@ -353,7 +331,7 @@ def test_a_scan_killed_mid_run_resumes_and_covers_every_scene_exactly_once(
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-    processed, last_id = database.scan_state()
+    processed, last_id = _scan_state(subprocess_database)
     assert 2 <= processed < 6 and last_id is not None
     stash.clear_faults()
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from performers.models import Performer
 from recognition.choices import FaceOrigin
@@ -70,25 +69,13 @@ def fake_stash(
 
 
 @pytest.fixture
-def page(fake_stash: FakeStash, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def page(fake_stash: FakeStash, chromium: Any) -> Any:
     """A logged-in Chromium page on the fake Stash."""
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls between browser
-    # steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context()
-        context.add_cookies([{"name": "session", "value": SESSION, "url": fake_stash.url}])
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
-        connections.close_all()
+    context = chromium.new_context()
+    context.add_cookies([{"name": "session", "value": SESSION, "url": fake_stash.url}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
 
 
 def _sprite_downloads(stash: FakeStash) -> int:

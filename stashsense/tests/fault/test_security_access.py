@@ -38,11 +38,6 @@ def dashboard_pages() -> list[str]:
 
 
 @pytest.fixture
-def curator(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("curator", password="pw", is_staff=True)
-
-
-@pytest.fixture
 def visitor(django_user_model: Any) -> Client:
     """Logged in, but not staff."""
     client = Client()

@@ -1,6 +1,6 @@
 """Bundle benchmark: export and import time and peak memory on synthetic galleries.
 
-    python -m bundles.benchmark run --faces 20000 100000
+    python manage.py bench_bundles run --faces 20000 100000
 
 For each size it makes a publisher and a consumer data folder (file SQLite, or databases on
 the Postgres server given with --postgres), fills the publisher with random 128-d faces,
@@ -13,32 +13,34 @@ gallery. `fill` alone fills the database the environment points at (used by the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import django
 import numpy as np
+import psycopg
+
+from bundles.export import bundle_export
+from bundles.importer import bundle_import
+from performers.models import Performer, StashId
+from recognition.configured_profile import profile_for
+from recognition.models import Face
+from recognition.services import index_build
 
 PROFILE = "scrfd-dlib"
 DIM = 128
 BATCH = 5000
 CROP_BYTES = 2500  # a 150 px JPEG face chip is 2-6 kB
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> int:
     """Add `performers` synthetic performers with a stash ID each and `faces` random faces."""
-    from performers.models import Performer, StashId
-    from recognition.models import Face
-
     rng = np.random.default_rng(seed)
     people = [
         Performer(name=f"Synthetic {seed}-{n}", normalized_name=f"synthetic {seed} {n}")
@@ -83,27 +85,21 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def _phase(name: str, arguments: argparse.Namespace) -> dict[str, Any]:
-    """One step in this process; Django is configured by the environment."""
-    django.setup()
-    from bundles.export import bundle_export
-    from bundles.importer import bundle_import
-    from recognition.configured_profile import profile_for
-    from recognition.services import index_build
-
+def bundle_phase(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """One step in this process, on the database the environment points at."""
     profile_for(PROFILE).describe()  # models loaded before the baseline, as in a server
     baseline = _rss_mb()
     started = time.perf_counter()
     result: dict[str, Any] = {}
     if name == "fill":
-        result["faces"] = gallery_fill(faces=arguments.faces, performers=arguments.performers)
+        result["faces"] = gallery_fill(faces=options["faces"], performers=options["performers"])
     elif name == "index":
         result["index_faces"] = index_build(profile=PROFILE).faces
     elif name == "export":
-        export = bundle_export(destination=Path(arguments.out), profile=PROFILE)
+        export = bundle_export(destination=Path(options["out"]), profile=PROFILE)
         result["bytes"] = Path(export.path).stat().st_size
     elif name == "import":
-        record = bundle_import(path=Path(arguments.path), profile=PROFILE)
+        record = bundle_import(path=Path(options["path"]), profile=PROFILE)
         result["faces"] = record.counts.get("faces_created", 0)
     result["seconds"] = round(time.perf_counter() - started, 2)
     result["rss_before_mb"] = round(baseline, 1)
@@ -123,7 +119,7 @@ def _environment(data_dir: Path, database_url: str | None) -> dict[str, str]:
 
 
 def _run(env: dict[str, str], *args: str) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bundles.benchmark", *args]
+    command = [sys.executable, "manage.py", "bench_bundles", *args]
     done = subprocess.run(
         command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False
     )
@@ -133,15 +129,13 @@ def _run(env: dict[str, str], *args: str) -> dict[str, Any]:
 
 
 def _fresh_postgres(server: str, name: str) -> str:
-    import psycopg
-
     with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
     return server.rsplit("/", 1)[0] + "/" + name
 
 
-def _size_run(faces: int, postgres: str | None, workdir: Path) -> dict[str, Any]:
+def size_run(faces: int, postgres: str | None, workdir: Path) -> dict[str, Any]:
     envs = {}
     for role in ("publisher", "consumer"):
         data_dir = workdir / f"{role}-{faces}"
@@ -166,32 +160,3 @@ def _size_run(faces: int, postgres: str | None, workdir: Path) -> dict[str, Any]
     report["index_mb"] = round(faces * DIM * 4 / 1024 / 1024, 1)
     report["database"] = "postgres" if postgres else "sqlite"
     return report
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="benchmark export and import at each size")
-    run.add_argument("--faces", type=int, nargs="+", default=[20_000, 100_000])
-    run.add_argument("--postgres", default=None, help="postgres://user@host:port/any-db")
-    run.add_argument("--workdir", type=Path, default=None)
-    fill = commands.add_parser("fill", help="fill the configured database with faces")
-    fill.add_argument("--faces", type=int, required=True)
-    fill.add_argument("--performers", type=int, default=1000)
-    commands.add_parser("index")
-    export = commands.add_parser("export")
-    export.add_argument("--out", required=True)
-    imported = commands.add_parser("import")
-    imported.add_argument("--path", required=True)
-    arguments = parser.parse_args()
-    if arguments.command != "run":
-        print(json.dumps(_phase(arguments.command, arguments)))
-        return
-    with tempfile.TemporaryDirectory(prefix="bundle-bench-") as scratch:
-        workdir = arguments.workdir or Path(scratch)
-        for faces in arguments.faces:
-            print(json.dumps(_size_run(faces, arguments.postgres, workdir)), flush=True)
-
-
-if __name__ == "__main__":
-    main()
