@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from scraping.tests.fakes import FakeStashBox
+from fakes import FakeStashBox
 from scraping.tests.test_sync_support import REPO_ROOT, box, needs_specs
 
 __all__ = ["box"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import FakeThePornDB
 from performers.models import Performer, StashId
 from performers.services import StashIdInput, performer_create
 from recognition.models import Face, SourceImage
 from scraping.choices import RunStatus
 from scraping.sources.theporndb import ThePornDBClient
 from scraping.sync.upstream_performer import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT
-from scraping.tests.fakes import FakeThePornDB
 from scraping.tests.test_sync_support import (
     face_models,
     faces_dir,

@@ -24,9 +24,9 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from fakes.stash_server import FakePerformer, FakeStash
 from performers.models import Performer
 from recognition.tests.engine.support import FACES, REPO_ROOT, default_profile_or_skip, models_dir
-from scraping.tests.fakes.stash_server import FakePerformer, FakeStash
 from stash import tasks
 from stash.choices import SceneScanStatus
 from stash.client import StashError
