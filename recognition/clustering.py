@@ -17,12 +17,12 @@ from scipy.spatial.distance import pdist
 
 from recognition.index import Metric, check_metric
 
-# Cut on the average distance between two groups of faces, per metric. dlib (l2): same
-# person 0.43 +- 0.07 and different people 0.84 +- 0.10 on our dev photos (see
-# recognition/benchmarks.py), but 20-30 px sprite faces spread more. On ../shared sprites
-# (dlib HOG on tiles upscaled to 640, average linkage): dev_stills, 23 faces of 23 different
-# people, merged none at 0.5 and 0.55, one pair at 0.6, 7 groups at 0.7; dev_video, 12
-# faces of probably two people, gave 4 groups at 0.5, 3 at 0.55, 2 at 0.6. A false merge loses
+# Cut on the average distance between two groups of faces, per metric. dlib (l2): same person
+# 0.43 +- 0.07 and different people 0.84 +- 0.10 on our dev photos (see
+# recognition/benchmarks/synthetic_gallery.py), but 20-30 px sprite faces spread more. On
+# ../shared sprites (dlib HOG on tiles upscaled to 640, average linkage): dev_stills, 23 faces of
+# 23 different people, merged none at 0.5 and 0.55, one pair at 0.6, 7 groups at 0.7; dev_video,
+# 12 faces of probably two people, gave 4 groups at 0.5, 3 at 0.55, 2 at 0.6. A false merge loses
 # a co-star, a split only lists someone twice: 0.55. Cosine (ArcFace, not measured here: same
 # person ~0.45, strangers ~1.0; Immich clusters at 0.5 with chaining DBSCAN): 0.6.
 DEFAULT_DISTANCE_CUTS: dict[str, float] = {"l2": 0.55, "cosine": 0.6}

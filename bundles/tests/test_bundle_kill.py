@@ -40,10 +40,10 @@ def _serving(stack: Stack) -> list[str]:
 def _bundles(tmp_path: Path) -> tuple[Path, Path]:
     """A small bundle, and a large one of the same publisher later on."""
     publisher = stack_create(tmp_path / "publisher")
-    publisher.manage("bench_bundles", "fill", "--faces", "2000")
+    publisher.manage("bench_bundle", "fill", "--faces", "2000")
     publisher.manage("build_index")
     publisher.manage("export_bundle", str(tmp_path / "small.zip"))
-    publisher.manage("bench_bundles", "fill", "--faces", "40000")
+    publisher.manage("bench_bundle", "fill", "--faces", "40000")
     publisher.manage("build_index")
     publisher.manage("export_bundle", str(tmp_path / "large.zip"))
     return tmp_path / "small.zip", tmp_path / "large.zip"

@@ -15,7 +15,7 @@ IndexKind = Literal["auto", "hnsw", "exact"]
 FloatMatrix = npt.NDArray[np.float32]
 LabelArray = npt.NDArray[np.int64]
 
-# Defaults measured with `manage.py bench_index` (recognition/benchmarks.py: synthetic gallery
+# Defaults measured with `manage.py bench_index` (recognition/benchmarks/: synthetic gallery
 # fitted to dlib's descriptors, 1-10 faces per identity, 1000 probes = new photos of gallery
 # people) on the 2-vCPU dev machine. "agreement" = the identity of the top hit equals exact
 # search's; latency = one query, one thread, p50.

@@ -5,12 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recognition.benchmarks import (
+from recognition.benchmarks.index import IndexBenchmark, run_index_benchmark
+from recognition.benchmarks.synthetic_gallery import (
     GallerySpec,
-    IndexBenchmark,
     SyntheticGallery,
     pair_distance_summary,
-    run_index_benchmark,
 )
 from recognition.index import (
     BuildStats,

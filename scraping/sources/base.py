@@ -19,7 +19,7 @@ How to add a source
 2. Add a `SourceKind` member in `performers/choices.py` (its migration only alters choices)
    and one line in `scraping.sources.registry.SOURCES` mapping it to the class.
 3. Test the client against a fake HTTP server on 127.0.0.1 that follows the real API
-   (`scraping/tests/fakes/`), and a sync through the real engine (see
+   (`fakes/`), and a sync through the real engine (see
    `scraping/tests/test_sources_protocol.py`, which adds a source of its own this way).
 
 Nothing in `scraping.sync` or `scraping.services` changes for a new source.

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from scraping.tests.fakes import FakeStashBox, FakeThePornDB
+from fakes import FakeStashBox, FakeThePornDB
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from fakes import FakeStashBox
+from fakes.stash_server import FakeStash, FakeStashBoxConfig
 from performers.models import Performer, Source
 from recognition.models import Face, IndexBuild
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
-from scraping.tests.fakes import FakeStashBox
-from scraping.tests.fakes.stash_server import FakeStash, FakeStashBoxConfig
 from scraping.tests.test_sync_support import needs_specs, photos
 
 pytestmark = pytest.mark.django_db

@@ -7,6 +7,7 @@ from importlib.resources.abc import Traversable
 import pytest
 from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, parse, validate
 
+from fakes import build_stashbox_schema, stashbox_schema_dir
 from scraping.sources.stashbox.documents import (
     PERFORMER_REMOVALS_OPERATION,
     PerformerDocuments,
@@ -15,7 +16,6 @@ from scraping.sources.stashbox.documents import (
     minimal_performer_documents,
     performer_removals_document,
 )
-from scraping.tests.fakes import build_stashbox_schema, stashbox_schema_dir
 
 pytestmark = pytest.mark.skipif(
     not stashbox_schema_dir().is_dir(), reason="stash-box schema specs not found"

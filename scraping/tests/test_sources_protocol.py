@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from fakes import CannedResponse, FakeHttpServer, RecordedRequest
 from performers.choices import SourceKind
 from performers.models import Performer, Source, StashId
 from recognition.models import Face, SourceImage
@@ -33,12 +34,9 @@ from scraping.sources.base import (
     UpstreamPerformer,
 )
 from scraping.sources.registry import SOURCES, source_factory
-from scraping.tests.fakes import CannedResponse, FakeHttpServer, RecordedRequest
-from scraping.tests.test_sync_support import PEOPLE, face_models, faces_dir, photos, sync
+from scraping.tests.test_sync_support import PEOPLE, photos, sync
 from stashsense.errors import ApplicationError
 from stashsense.http import NotFoundError, OutboundClient
-
-__all__ = ["face_models", "faces_dir"]
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes import CannedResponse, FakeHttpServer, FakeStashBox, stashbox_schema_dir
 from scraping.sources.stashbox import (
     BodyModification,
     EditsUnavailable,
@@ -16,7 +17,6 @@ from scraping.sources.stashbox import (
     StashBoxImage,
     StashBoxUrl,
 )
-from scraping.tests.fakes import CannedResponse, FakeHttpServer, FakeStashBox, stashbox_schema_dir
 from stashsense.http import AuthError, GraphQLQueryError, OutboundClient, TransientError
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared/faces"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import FakeStashBox
 from performers.models import Performer
 from recognition.models import Face, SourceImage
 from scraping.choices import ItemOutcome, RunStatus
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
-from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import (
     FAST_HTTP,
     PEOPLE,

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from scraping.tests.fakes import FakeStashBox
+from fakes import FakeStashBox
 from scraping.tests.test_sync_support import REPO_ROOT, needs_specs
 
 pytestmark = [needs_specs, pytest.mark.redis, pytest.mark.slow]

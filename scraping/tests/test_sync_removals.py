@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fakes import FakeStashBox
 from performers.models import Performer, StashId
 from scraping.choices import ItemOutcome, RunStatus
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
-from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import FAST_HTTP, needs_specs, stashbox_source, sync
 from stashsense.http import TransientError
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from fakes import FakeStashBox
 from scraping.choices import ItemState, RunStatus
 from scraping.models import SyncItem
-from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import PEOPLE, REPO_ROOT, needs_specs, photos
 from stashsense.tests.databases import SubprocessDatabase
 

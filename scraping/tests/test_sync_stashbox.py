@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fakes import FakeStashBox
 from performers.models import BodyModification, Performer, StashId
 from performers.services import performer_merge
 from recognition.models import Face
 from scraping.choices import ItemOutcome, RunStatus
 from scraping.models import SyncItem
 from scraping.sync.clients import clients_for
-from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import (
     PEOPLE,
     graph,

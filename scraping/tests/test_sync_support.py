@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from fakes import FakeStashBox, FakeThePornDB, stashbox_schema_dir
 from performers.choices import SourceKind
 from performers.models import Performer, Source
 from performers.services import source_upsert
 from recognition.models import Face, SourceImage
 from scraping.models import SyncItem, SyncRun
 from scraping.services import sync_run_create, sync_run_execute
-from scraping.tests.fakes import FakeStashBox, FakeThePornDB, stashbox_schema_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FACES = REPO_ROOT.parent / "shared" / "faces"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import FakeThePornDB
 from performers.models import Performer, StashId
 from performers.services import StashIdInput, performer_create
 from recognition.models import Face, SourceImage
 from scraping.choices import RunStatus
 from scraping.sources.theporndb import STASHDB_ENDPOINT, THEPORNDB_ENDPOINT, ThePornDBClient
-from scraping.tests.fakes import FakeThePornDB
 from scraping.tests.test_sync_support import photos, sync, theporndb_source
 from stashsense.http import OutboundClient
 

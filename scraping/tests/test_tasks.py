@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from fakes import FakeStashBox
 from performers.models import Performer, Source
 from recognition.models import Face
 from scraping import tasks
@@ -22,7 +23,6 @@ from scraping.services import (
     sync_run_execute,
     sync_runs_schedule,
 )
-from scraping.tests.fakes import FakeStashBox
 from scraping.tests.test_sync_support import PEOPLE, needs_specs, photos, stashbox_source
 
 

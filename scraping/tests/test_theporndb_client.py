@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes import TOO_MANY_ATTEMPTS, CannedResponse, FakeHttpServer, FakeThePornDB
 from scraping.sources.theporndb import (
     ThePornDBClient,
     TPDBLink,
@@ -13,7 +14,6 @@ from scraping.sources.theporndb import (
     parse_links,
     stashdb_ids,
 )
-from scraping.tests.fakes import TOO_MANY_ATTEMPTS, CannedResponse, FakeHttpServer, FakeThePornDB
 from stashsense.http import AuthError, NotFoundError, OutboundClient
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared/faces"

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from fakes.stash_server import FakeScene, FakeStash, stash_schema_dir
 from recognition.tests.engine.support import FACES
-from scraping.tests.fakes.stash_server import FakeScene, FakeStash, stash_schema_dir
 
 SPRITES = FACES / "sprites"
 STILLS_SPRITE = SPRITES / "dev_stills_sprite.jpg"

@@ -22,9 +22,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from fakes.stash_server import FakePerformer, FakeStash
 from performers.models import Performer
 from recognition.tests.engine.support import FACES, REPO_ROOT, default_profile_or_skip, models_dir
-from scraping.tests.fakes.stash_server import FakePerformer, FakeStash
 from stash import tasks
 from stash.choices import SceneScanStatus
 from stash.client import StashError

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from fakes.stash_server import FakePerformer, FakeStash
 from performers.models import Performer
 from recognition.choices import FaceOrigin
 from recognition.models import Face
 from recognition.tests.engine.support import REPO_ROOT
 from recognition.tests.gallery_fixtures import STASHDB
-from scraping.tests.fakes.stash_server import FakePerformer, FakeStash
 from stash.models import SceneSuggestion
 from stash.plugin_files import render_plugin, service_origin
 from stash.tests.stash_scenes import STASH_API_KEY, needs_stash_fixtures, stills_scene

@@ -14,10 +14,10 @@ from rest_framework.test import APIClient
 
 from curation.choices import ReviewKind
 from curation.models import ReviewItem
+from fakes.stash_server import FakeStash
 from performers.models import Performer
 from recognition.choices import FaceOrigin
 from recognition.models import Face
-from scraping.tests.fakes.stash_server import FakeStash
 from stash.models import SceneSuggestion
 from stash.tests.stash_scenes import (
     BILL_SIMON,

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from graphql import OperationDefinitionNode, parse, print_ast, validate
 
-from scraping.tests.fakes.stash_server import (
+from fakes.stash_server import (
     FakePerformer,
     FakeScene,
     FakeStash,
@@ -22,6 +21,7 @@ from scraping.tests.fakes.stash_server import (
     build_stash_schema,
 )
 from stash.documents import document_files, stash_document
+from stashsense.http import HttpResponse, OutboundClient, OutboundError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CORE_SCRIPT = REPO_ROOT / "plugin" / "stash-sense" / "stash-sense-core.js"
@@ -137,14 +137,24 @@ def stash() -> Iterator[FakeStash]:
         yield fake
 
 
+def send(method: str, url: str, **options: Any) -> HttpResponse:
+    """The fake's answer whatever its status (the client raises for 4xx/5xx; we look at them)."""
+    with OutboundClient(timeout=10, retries=0) as client:
+        try:
+            return client.request(method, url, **options)
+        except OutboundError as error:
+            assert error.response is not None, error
+            return error.response
+
+
 def run(stash: FakeStash, name: str, variables: dict[str, Any] | None = None) -> Any:
-    response = requests.post(
+    response = send(
+        "POST",
         stash.graphql_url,
         json={"operationName": name, "query": stash_document(name), "variables": variables or {}},
         headers={"ApiKey": API_KEY},
-        timeout=10,
     )
-    assert response.status_code == 200, response.text
+    assert response.status == 200, response.text
     body = response.json()
     assert "errors" not in body, body["errors"]
     return body["data"]
@@ -153,8 +163,8 @@ def run(stash: FakeStash, name: str, variables: dict[str, Any] | None = None) ->
 def test_a_wrong_or_missing_api_key_gets_401(stash: FakeStash) -> None:
     query = {"query": stash_document("StashBoxes")}
     for headers in ({}, {"ApiKey": "wrong"}):
-        response = requests.post(stash.graphql_url, json=query, headers=headers, timeout=10)
-        assert response.status_code == 401
+        response = send("POST", stash.graphql_url, json=query, headers=headers)
+        assert response.status == 401
         assert response.content == b""
 
 
@@ -164,20 +174,20 @@ def test_find_scene_reports_preview_paths_that_serve_the_sprite_and_vtt(stash: F
         {"id": "1", "name": "Carmen", "stash_ids": [{"endpoint": STASHDB, "stash_id": "s-carmen"}]}
     ]
     headers = {"ApiKey": API_KEY}
-    vtt = requests.get(scene["paths"]["vtt"], headers=headers, timeout=10)
+    vtt = send("GET", scene["paths"]["vtt"], headers=headers)
     assert vtt.text.startswith("WEBVTT")
-    sprite = requests.get(scene["paths"]["sprite"], headers=headers, timeout=10)
+    sprite = send("GET", scene["paths"]["sprite"], headers=headers)
     assert sprite.content == (SPRITES / "dev_stills_sprite.jpg").read_bytes()
     relative = vtt.text.split("\n")[3].split("#")[0]
-    tile_source = requests.get(f"{stash.url}/scene/1/{relative}", headers=headers, timeout=10)
-    assert tile_source.status_code == 200
-    assert requests.get(scene["paths"]["sprite"], timeout=10).status_code == 401
+    tile_source = send("GET", f"{stash.url}/scene/1/{relative}", headers=headers)
+    assert tile_source.status == 200
+    assert send("GET", scene["paths"]["sprite"]).status == 401
 
 
 def test_a_scene_without_generated_previews_answers_404_for_them(stash: FakeStash) -> None:
     scene = run(stash, "FindSceneForIdentify", {"id": "2"})["findScene"]
-    response = requests.get(scene["paths"]["sprite"], headers={"ApiKey": API_KEY}, timeout=10)
-    assert response.status_code == 404
+    response = send("GET", scene["paths"]["sprite"], headers={"ApiKey": API_KEY})
+    assert response.status == 404
     assert run(stash, "FindSceneForIdentify", {"id": "99"})["findScene"] is None
 
 
@@ -284,11 +294,11 @@ def test_stash_boxes_lists_endpoints_with_their_keys(stash: FakeStash) -> None:
 
 
 def test_an_invalid_document_gets_422_like_gqlgen(stash: FakeStash) -> None:
-    response = requests.post(
+    response = send(
+        "POST",
         stash.graphql_url,
         json={"query": "{ findScene(id: 1) { nope } }"},
         headers={"ApiKey": API_KEY},
-        timeout=10,
     )
-    assert response.status_code == 422
+    assert response.status == 422
     assert "Cannot query field 'nope'" in response.json()["errors"][0]["message"]

@@ -10,9 +10,13 @@ checked: a pool is opened on the resolved IP while the Host header, SNI and cert
 keep the original name, so a DNS answer that changes between check and connect (rebinding)
 cannot steer us to an internal address. Environment proxies are not honoured for that reason.
 
+Bodies too large for memory are streamed (`OutboundClient.stream`) or written to a file that a
+later attempt resumes with HTTP Range (`OutboundClient.download`), under the same checks.
+
 Modules: `client` (OutboundClient and its defaults), `targets` (URL helpers, resolution, the
 public-address check), `redirects`, `response` (HttpResponse, size-limited reads, status to
-error) and `errors`.
+error), `streaming` (StreamedResponse), `download` (one resumable download attempt) and
+`errors`.
 """
 
 from stashsense.http.client import (
@@ -22,6 +26,7 @@ from stashsense.http.client import (
     MIB,
     OutboundClient,
 )
+from stashsense.http.download import DownloadProgress, partial_path
 from stashsense.http.errors import (
     AuthError,
     BlockedUrlError,
@@ -35,6 +40,7 @@ from stashsense.http.errors import (
 )
 from stashsense.http.redirects import CREDENTIAL_HEADERS, REDIRECT_STATUSES
 from stashsense.http.response import CHUNK_BYTES, TRANSIENT_STATUSES, HttpResponse
+from stashsense.http.streaming import StreamedResponse
 from stashsense.http.targets import (
     Resolver,
     display_url,
@@ -55,6 +61,7 @@ __all__ = [
     "TRANSIENT_STATUSES",
     "AuthError",
     "BlockedUrlError",
+    "DownloadProgress",
     "GraphQLQueryError",
     "HttpResponse",
     "NotFoundError",
@@ -63,11 +70,13 @@ __all__ = [
     "PermanentError",
     "Resolver",
     "ResponseTooLargeError",
+    "StreamedResponse",
     "TransientError",
     "display_url",
     "host_of",
     "is_public_address",
     "origin_of",
     "parse_retry_after",
+    "partial_path",
     "resolve_addresses",
 ]

@@ -8,7 +8,9 @@ import random
 import socket
 import time
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3
@@ -16,6 +18,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import LocationValueError, SSLError
 from urllib3.response import BaseHTTPResponse
 
+from stashsense.http.download import DownloadProgress, download_attempt
 from stashsense.http.errors import (
     BlockedUrlError,
     GraphQLQueryError,
@@ -36,6 +39,7 @@ from stashsense.http.response import (
     _raise_for_status,
     _read_limited,
 )
+from stashsense.http.streaming import StreamedResponse, _drop, _error_body
 from stashsense.http.targets import (
     Resolver,
     _Target,
@@ -55,6 +59,8 @@ DEFAULT_USER_AGENT = "StashSense/0.1 (+self-hosted)"
 MIB = 1024 * 1024
 DEFAULT_MAX_BYTES = 20 * MIB
 DEFAULT_MAX_REDIRECTS = 5
+
+_Finished = TypeVar("_Finished")  # what a request ends with: a read response, a stream, a file
 
 
 class OutboundClient:
@@ -177,18 +183,13 @@ class OutboundClient:
         body, request_headers = self._prepare(headers, json, data)
         limit = self.max_bytes if max_bytes is None else max_bytes
         attempts = 1 + (self.retries if retries is None else retries)
-        for attempt in range(attempts):
-            try:
-                return self._follow_redirects(method, url, request_headers, body, limit)
-            except TransientError as error:
-                if attempt + 1 >= attempts:
-                    raise
-                delay = self._backoff_delay(attempt, error.retry_after)
-                logger.warning(
-                    "retrying %s %s in %.2fs after: %s", method, display_url(url), delay, error
-                )
-                self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retrying(
+            attempts,
+            f"{method} {display_url(url)}",
+            lambda: self._follow_redirects(
+                method, url, request_headers, body, partial(self._read_all, limit=limit)
+            ),
+        )
 
     def graphql(
         self,
@@ -225,13 +226,53 @@ class OutboundClient:
             raise PermanentError(f"GraphQL answer from {display_url(url)} has no data", url=url)
         return data
 
+    def stream(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
+    ) -> StreamedResponse:
+        """GET `url` with its body left on the wire, for bodies too large to hold in memory.
+
+        One attempt (the caller decides what a retry means, e.g. resuming); redirects, the
+        SSRF guard, credentials across origins, the rate limit and status errors as `request`.
+        The body comes undecoded (`Accept-Encoding: identity`) so offsets are the resource's.
+        Close it, or use it as a context manager.
+        """
+        _, request_headers = self._prepare({"Accept-Encoding": "identity", **(headers or {})})
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        return self._follow_redirects(
+            "GET", url, request_headers, None, partial(self._streamed, limit=limit)
+        )
+
+    def download(
+        self,
+        url: str,
+        destination: Path,
+        *,
+        progress: DownloadProgress | None = None,
+        max_bytes: int | None = None,
+    ) -> Path:
+        """Stream `url` into `destination`, resuming `<destination>.part` with HTTP Range.
+
+        A cut is a transient error: the next attempt (with the client's backoff) asks for the
+        rest. `max_bytes` (default: the client's limit) bounds the whole file.
+        """
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        return self._retrying(
+            1 + self.retries,
+            f"download of {display_url(url)}",
+            lambda: download_attempt(self, url, destination, limit=limit, progress=progress),
+        )
+
     # -- one attempt: redirects, checks, streaming ------------------------------------------
 
     def _prepare(
         self,
         headers: Mapping[str, str] | None,
-        json: Any,
-        data: bytes | Mapping[str, str] | None,
+        json: Any = None,
+        data: bytes | Mapping[str, str] | None = None,
     ) -> tuple[bytes | None, urllib3.HTTPHeaderDict]:
         merged = urllib3.HTTPHeaderDict(
             {"User-Agent": self.user_agent, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
@@ -255,18 +296,33 @@ class OutboundClient:
         url: str,
         headers: urllib3.HTTPHeaderDict,
         body: bytes | None,
-        limit: int,
-    ) -> HttpResponse:
+        finish: Callable[[BaseHTTPResponse, _Target, bool], _Finished],
+    ) -> _Finished:
+        """Send, following redirects hop by hop through the URL checks; `finish` reads the
+        final answer (told whether credentials went with it), redirect bodies are dropped."""
         target = self._check_url(url)
         for _hop in range(self.max_redirects + 1):
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(target.host)
-            response = self._send(method, target, headers, body, limit)
-            location = response.headers.get("Location")
-            if response.status not in REDIRECT_STATUSES or not location:
-                return _raise_for_status(response, carried_credentials=_has_credentials(headers))
+            started = time.monotonic()
+            raw = self._open(method, target, headers, body)
+            location = raw.headers.get("Location")
+            final = raw.status not in REDIRECT_STATUSES or not location
+            try:
+                if final:
+                    return finish(raw, target, _has_credentials(headers))
+                _drop(raw)
+            finally:
+                logger.debug(
+                    "%s %s -> %s (%d bytes read, %.0f ms)",
+                    method,
+                    display_url(target.url),
+                    raw.status,
+                    raw.tell(),
+                    (time.monotonic() - started) * 1000,
+                )
             next_target = self._check_url(urljoin(target.url, location))
-            method, body, headers = _redirected(response.status, method, body, headers)
+            method, body, headers = _redirected(raw.status, method, body, headers)
             if next_target.origin != target.origin:
                 headers = _without_credentials(headers)
             target = next_target
@@ -307,34 +363,49 @@ class OutboundClient:
             raise BlockedUrlError(f"{host} resolves to a non-public address", url=url)
         return addresses[0]
 
-    def _send(
-        self,
-        method: str,
-        target: _Target,
-        headers: urllib3.HTTPHeaderDict,
-        body: bytes | None,
-        limit: int,
+    def _read_all(
+        self, raw: BaseHTTPResponse, target: _Target, with_credentials: bool, *, limit: int
     ) -> HttpResponse:
+        """The whole body under the size limit and the total timeout; error statuses raise."""
         started = time.monotonic()
-        raw = self._open(method, target, headers, body)
         try:
             content = _read_limited(raw, limit, target.url, started + self.total_timeout)
         finally:
             raw.release_conn()
-        logger.debug(
-            "%s %s -> %s (%d bytes, %.0f ms)",
-            method,
-            display_url(target.url),
-            raw.status,
-            len(content),
-            (time.monotonic() - started) * 1000,
-        )
-        return HttpResponse(
+        response = HttpResponse(
             status=raw.status,
             headers=urllib3.HTTPHeaderDict(raw.headers),
             content=content,
             url=target.url,
         )
+        return _raise_for_status(response, carried_credentials=with_credentials)
+
+    def _streamed(
+        self, raw: BaseHTTPResponse, target: _Target, with_credentials: bool, *, limit: int
+    ) -> StreamedResponse:
+        """The answer with its body unread; an error status raises with the start of its body."""
+        if raw.status >= 400:
+            response = HttpResponse(
+                status=raw.status,
+                headers=urllib3.HTTPHeaderDict(raw.headers),
+                content=_error_body(raw),
+                url=target.url,
+            )
+            _raise_for_status(response, carried_credentials=with_credentials)
+        return StreamedResponse(raw, url=target.url, limit=limit)
+
+    def _retrying(self, attempts: int, what: str, call: Callable[[], _Finished]) -> _Finished:
+        """`call` until it does not raise a transient error, at most `attempts` times."""
+        for attempt in range(attempts):
+            try:
+                return call()
+            except TransientError as error:
+                if attempt + 1 >= attempts:
+                    raise
+                delay = self._backoff_delay(attempt, error.retry_after)
+                logger.warning("retrying %s in %.2fs after: %s", what, delay, error)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _open(
         self,

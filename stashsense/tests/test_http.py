@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scraping.tests.fakes import CannedResponse, FakeHttpServer
+from fakes import CannedResponse, FakeHttpServer
 from stashsense.http import (
     AuthError,
     BlockedUrlError,

@@ -56,6 +56,8 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         except OutboundError as error:
             raise CommandError(f"Download failed: {error} (run again to resume)") from error
+        except OSError as error:  # the disk, not the network: a full disk is no reason to retry
+            raise CommandError(f"File error: {error}") from error
         finally:
             for bar in bars.values():
                 bar.close()

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from recognition.benchmarks.engine import benchmark_profile, benchmark_throughput
+from recognition.benchmarks.identify import identify_image_timing, identify_scene_timing
+from recognition.benchmarks.sprites import STASH_TILES, sprite_tiles_of, stash_sprite_from_tiles
 from recognition.configured_profile import profile_for
-from recognition.engine.benchmark import benchmark_profile, benchmark_throughput
 from recognition.engine.images import decode_image
-from recognition.identification import identify_image, identify_scene
 from stashsense.errors import ApplicationError
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "faces"
@@ -31,7 +29,7 @@ class Command(BaseCommand):
             "--vtt", type=Path, default=SHARED / "sprites" / "dev_stills_thumbs.vtt"
         )
         parser.add_argument(
-            "--tiles", type=int, default=81, help="Tiles per synthetic sprite (81 = 9x9)."
+            "--tiles", type=int, default=STASH_TILES, help="Tiles per synthetic sprite (81 = 9x9)."
         )
         parser.add_argument("--repeats", type=int, default=5)
         parser.add_argument(
@@ -69,61 +67,16 @@ class Command(BaseCommand):
                     profile.name, settings.MODELS_DIR, photos, processes=options["processes"]
                 ),
             )
-        identify_image(data=image_bytes)  # loads the index
-        timings = [
-            self._seconds(lambda: identify_image(data=image_bytes))
-            for _ in range(options["repeats"] * 4)
-        ]
-        self.emit(bench="identify_image", median_ms=round(statistics.median(timings) * 1000, 1))
-        sprite, vtt = self._sprite(
-            options["sprite"].read_bytes(), options["vtt"].read_text(), options["tiles"]
+        self.emit(
+            bench="identify_image",
+            **identify_image_timing(image_bytes, repeats=options["repeats"] * 4),
         )
-        result = identify_scene(sprite=sprite, vtt=vtt)
-        timings = [
-            self._seconds(lambda: identify_scene(sprite=sprite, vtt=vtt))
-            for _ in range(options["repeats"])
-        ]
+        sprite, vtt = stash_sprite_from_tiles(
+            sprite_tiles_of(options["sprite"].read_bytes(), options["vtt"].read_text()),
+            options["tiles"],
+        )
         self.emit(
             bench="identify_scene",
             tiles=options["tiles"],
-            faces=result["faces"],
-            persons=len(result["persons"]),
-            median_s=round(statistics.median(timings), 3),
-            last_timings_ms=result["timings_ms"],
+            **identify_scene_timing(sprite, vtt, repeats=options["repeats"]),
         )
-
-    @staticmethod
-    def _seconds(call: Any) -> float:
-        started = time.perf_counter()
-        call()
-        return time.perf_counter() - started
-
-    @staticmethod
-    def _sprite(sprite: bytes, vtt: str, tiles: int) -> tuple[bytes, str]:
-        """A 9x9 (by default) sprite made by repeating the given sprite's tiles, with its VTT."""
-        import cv2
-
-        from recognition.scenes import parse_vtt, sprite_tiles
-
-        source = decode_image(sprite, max_pixels=100_000_000)
-        cells = sprite_tiles(source, parse_vtt(vtt))
-        columns = int(np.ceil(np.sqrt(tiles)))
-        height, width = cells[0].shape[:2]
-        canvas = np.zeros(
-            (height * int(np.ceil(tiles / columns)), width * columns, 3), dtype=np.uint8
-        )
-        lines = ["WEBVTT", ""]
-        for index in range(tiles):
-            row, column = divmod(index, columns)
-            canvas[row * height : (row + 1) * height, column * width : (column + 1) * width] = (
-                cells[index % len(cells)]
-            )
-            start, end = index * 5, index * 5 + 5
-            lines += [
-                f"{start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}.000 --> {end // 3600:02d}:{end // 60 % 60:02d}:{end % 60:02d}.000",
-                f"sprite.jpg#xywh={column * width},{row * height},{width},{height}",
-                "",
-            ]
-        ok, encoded = cv2.imencode(".jpg", canvas)
-        assert ok
-        return encoded.tobytes(), "\n".join(lines)

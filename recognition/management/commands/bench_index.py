@@ -6,12 +6,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recognition.benchmarks import (
+from recognition.benchmarks.index import IndexBenchmark, run_index_benchmark
+from recognition.benchmarks.synthetic_gallery import (
     GallerySpec,
-    IndexBenchmark,
     SyntheticGallery,
     pair_distance_summary,
-    run_index_benchmark,
 )
 from recognition.index import DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH, DEFAULT_M
 

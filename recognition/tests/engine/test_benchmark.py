@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recognition.engine.benchmark import benchmark_throughput
+from recognition.benchmarks.engine import benchmark_throughput
 from recognition.engine.fetch import scrfd_model_path
 from recognition.tests.engine.support import FACES, faces_or_skip, models_dir
 

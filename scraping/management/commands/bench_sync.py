@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scraping.benchmarks import FACES, bench_faces, bench_memory, scratch_database
+from scraping.benchmarks.sync import FACES, bench_faces, bench_memory, scratch_database
 
 
 class Command(BaseCommand):

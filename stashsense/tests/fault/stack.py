@@ -23,10 +23,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import requests
 from django.conf import settings
 
 from recognition.engine.fetch import scrfd_model_path
+from stashsense.http import OutboundClient, OutboundError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FACES = REPO_ROOT.parent / "shared" / "faces"
@@ -263,12 +263,15 @@ def gunicorn(stack: Stack, *, threads: int = 8) -> Iterator[Server]:
 
         url = wait_for(listening, timeout=60, what="gunicorn to listen")
 
-        def healthy() -> bool:
-            with suppress(requests.RequestException):
-                return requests.get(f"{url}/api/v1/health", timeout=5).status_code == 200
+        def healthy(probe: OutboundClient) -> bool:
+            with suppress(OutboundError):
+                return probe.get(f"{url}/api/v1/health").status == 200
             return False
 
-        wait_for(healthy, timeout=60, what="/api/v1/health to answer", interval=0.2)
+        with OutboundClient(timeout=5, retries=0) as probe:
+            wait_for(
+                lambda: healthy(probe), timeout=60, what="/api/v1/health to answer", interval=0.2
+            )
         yield Server(url=url, process=process, log=log)
     finally:
         process_stop(process)

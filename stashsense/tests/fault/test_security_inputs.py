@@ -17,8 +17,8 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from fakes import CannedResponse, FakeHttpServer
 from performers.services import performer_create
-from scraping.tests.fakes import CannedResponse, FakeHttpServer
 from stashsense.models import ApiKey
 from stashsense.services import api_key_create
 from stashsense.tests.fault.routes import concrete, guarded_api_routes

@@ -16,18 +16,18 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 from rest_framework.test import APIClient
 
-from performers.choices import SourceKind
-from performers.models import Performer, Source
-from performers.services import performer_create, source_upsert
-from scraping.models import SyncRun
-from scraping.services import sync_run_create, sync_run_execute
-from scraping.tests.fakes import (
+from fakes import (
     CannedResponse,
     FakeHttpServer,
     FakeStashBox,
     FakeThePornDB,
     stashbox_schema_dir,
 )
+from performers.choices import SourceKind
+from performers.models import Performer, Source
+from performers.services import performer_create, source_upsert
+from scraping.models import SyncRun
+from scraping.services import sync_run_create, sync_run_execute
 from stashsense.http import TransientError
 from stashsense.services import api_key_create
 from stashsense.tests.fault.routes import api_routes, concrete

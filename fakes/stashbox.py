@@ -67,12 +67,12 @@ from graphql.language import (
     visit,
 )
 
-from scraping.tests.fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
+from fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
 
 DEFAULT_API_KEY = "stashbox-test-key"
 NOT_AUTHORIZED = "Not authorized"
 FAKE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 ImageSource = Path | str | bytes
 

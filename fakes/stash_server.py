@@ -1,7 +1,7 @@
 """A fake Stash: a real HTTP server on 127.0.0.1 that executes Stash's own GraphQL schema.
 
     with FakeStash(scenes=[FakeScene("1", sprite=SPRITE, vtt=VTT)], api_key="k") as stash:
-        requests.post(stash.graphql_url, json={"query": ...}, headers={"ApiKey": "k"})
+        OutboundClient().graphql(stash.graphql_url, "{ ... }", headers={"ApiKey": "k"})
         assert stash.mutations_of("bulkSceneUpdate")[0].arguments["input"]["performer_ids"]
 
 Behaves like Stash where our code depends on it:
@@ -57,9 +57,9 @@ from graphql import (
 )
 from graphql.execution import ExecutionResult
 
-from scraping.tests.fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
+from fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 TIMESTAMP = "2024-01-01T00:00:00Z"
 SCENE_FILE_ROUTE = re.compile(r"^/scene/(?P<id>\d+)/(?P<kind>[^/]+)$")
 PAGE_ROUTE = re.compile(r"^/(?:scenes/[^/]+/?)?$")

@@ -1,6 +1,9 @@
-"""Time the engine's stages on this machine (`python -m recognition.engine.benchmark`).
+"""The engine's stages timed on this machine: `manage.py bench_identify`, or without Django
+`python -m recognition.benchmarks.engine PHOTO [--profile P --threads T]`.
 
-Prints numbers; never asserted in tests (wall-clock time depends on the machine's load).
+`benchmark_profile` times detection, alignment, embedding and analyze() on one photo;
+`benchmark_throughput` counts faces per second over photos in worker processes. Prints
+numbers; never asserted in tests (wall-clock time depends on the machine's load).
 """
 
 from __future__ import annotations
@@ -10,13 +13,17 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
+from recognition.engine.images import decode_image
 from recognition.engine.profile import Profile
+from recognition.engine.profile_registry import DEFAULT_PROFILE, get_profile
 from recognition.engine.types import ImageBGR
 
 
@@ -48,16 +55,11 @@ _worker_profile: Profile | None = None  # one per throughput worker process
 
 def _throughput_init(name: str, models_dir: str, warm_up: str) -> None:
     global _worker_profile
-    from recognition.engine.images import decode_image
-    from recognition.engine.profile_registry import get_profile
-
     _worker_profile = get_profile(name, Path(models_dir), threads=1)
     _worker_profile.analyze(decode_image(Path(warm_up).read_bytes()))
 
 
 def _throughput_share(paths: list[str]) -> int:
-    from recognition.engine.images import decode_image
-
     assert _worker_profile is not None
     faces = 0
     for path in paths:
@@ -70,9 +72,6 @@ def benchmark_throughput(
 ) -> dict[str, Any]:
     """Faces decoded, detected, aligned and embedded per second by `processes` worker
     processes (one onnxruntime thread each), over `photos` repeated `rounds` times."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     work = [str(path) for path in photos] * max(1, rounds)
     shares = [work[start::processes] for start in range(processes)]
     with ProcessPoolExecutor(
@@ -105,8 +104,6 @@ def _median_ms(call: Callable[[], object], repeats: int) -> float:
 
 
 def main() -> None:
-    from recognition.engine.profile_registry import DEFAULT_PROFILE, get_profile
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("image", type=Path, help="a photo with one face")
     parser.add_argument("--models-dir", type=Path, default=Path("var/models"))

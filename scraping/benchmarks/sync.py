@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
+from fakes import FakeStashBox
 from performers.choices import SourceKind
 from performers.models import Source
 from recognition.configured_profile import profile_for
@@ -88,8 +89,6 @@ def _photo_sets(performers: int, per_performer: int) -> list[list[Path]]:
 def bench_faces(
     *, performers: int, photos_each: int, workers: int, ort_threads: int
 ) -> dict[str, Any]:
-    from scraping.tests.fakes import FakeStashBox
-
     photo_sets = _photo_sets(performers, photos_each)
     with FakeStashBox() as box:
         for number, photos in enumerate(photo_sets):
@@ -112,15 +111,10 @@ def bench_faces(
             process.start()
         ready.wait(timeout=300)
         started = time.monotonic()
-        machine_before, own_before = _machine_busy(), time.process_time()
+        machine_before, own_before = _machine_sample(), time.process_time()
         drained = [_result_of(processes, results) for _ in processes]
         seconds = max(finished for _, _, finished, _ in drained) - started
-        machine_after = _machine_busy()
-        machine_busy = (
-            machine_after - machine_before
-            if machine_after is not None and machine_before is not None
-            else None
-        )
+        machine_busy = _busy_fraction(machine_before, _machine_sample())
         upstream_cpu = time.process_time() - own_before  # the fake server's threads
         for process in processes:
             process.join(timeout=60)
@@ -146,9 +140,7 @@ def bench_faces(
         "faces_per_second_on_idle_cores": round(cores / cpu_per_face, 2) if cpu_per_face else None,
         # Where the rest of the machine went meanwhile: all CPUs busy (workers, database,
         # fake upstream, anything else), of which the fake upstream in this process.
-        "machine_busy_fraction": round(machine_busy / (seconds * (os.cpu_count() or 1)), 3)
-        if seconds and machine_busy is not None
-        else None,
+        "machine_busy_fraction": machine_busy,
         "upstream_cpu_seconds": round(upstream_cpu, 2),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
@@ -181,8 +173,6 @@ def _drain(run_id: int, ort_threads: int, ready: Barrier, results: Any) -> None:
 
 
 def bench_memory(*, performers: int, page_size: int, samples: int = 10) -> dict[str, Any]:
-    from scraping.tests.fakes import FakeStashBox
-
     with FakeStashBox() as box:
         box.add_generated_performers(performers, name_prefix="Generated")
         source = _source(box.endpoint, box.api_key)
@@ -246,6 +236,22 @@ def _result_of(processes: list[Any], results: Any) -> Any:
                 raise RuntimeError(
                     f"a benchmark process failed (exit code {dead[0].exitcode}); see its output"
                 ) from None
+
+
+def _machine_sample() -> tuple[float | None, float]:
+    return _machine_busy(), time.monotonic()
+
+
+def _busy_fraction(
+    before: tuple[float | None, float], after: tuple[float | None, float]
+) -> float | None:
+    """Share of all CPUs busy between two samples, over the samples' own window (the wait for
+    the last result is in both parts), capped at 1: the kernel counts in clock ticks."""
+    (busy_before, at_before), (busy_after, at_after) = before, after
+    window = (at_after - at_before) * (os.cpu_count() or 1)
+    if busy_before is None or busy_after is None or window <= 0:
+        return None
+    return round(min(1.0, (busy_after - busy_before) / window), 3)
 
 
 def _machine_busy() -> float | None:

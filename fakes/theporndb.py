@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from scraping.tests.fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
+from fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
 
 DEFAULT_TOKEN = "tpdb-test-token"
 TOO_MANY_ATTEMPTS = {"errors": [{"message": "Too Many Attempts."}]}
