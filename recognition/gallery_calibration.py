@@ -54,6 +54,8 @@ MIN_GENUINE_FOR_CURVE = 100
 MIN_IMPOSTOR_FOR_CURVE = 100
 # The empirical quantile is trusted once this many impostor samples lie beyond it.
 MIN_IMPOSTORS_BEYOND = 10
+# Fewer impostor samples than this say nothing about a tail: the profile's threshold stays.
+MIN_IMPOSTORS_FOR_TAIL = 20
 _BATCH = 256
 
 
@@ -156,16 +158,22 @@ def fit_gallery_calibrator(
         calibrator = _distance_only(default_calibrator(profile, metric))
         curve = "distance only"
     calibrator.target_far = target_far
+    floor = default_calibrator(profile, metric).threshold
     values = calibrator.decision_values(impostor_rows) if len(impostor_rows) else np.zeros(0)
     if len(values) * target_far >= MIN_IMPOSTORS_BEYOND:
         calibrator.threshold = threshold_for_far(_sigmoid(values), target_far)
         method = "empirical"
-    elif len(values) >= 2:
+    elif len(values) >= MIN_IMPOSTORS_FOR_TAIL:
         tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
         calibrator.threshold = float(_sigmoid(np.asarray([tail]))[0])
         method = "normal tail"
     else:
+        calibrator.threshold = floor
         method = "profile default"
+    # A gallery's own samples only ever tighten the profile's default: margins shrink as a
+    # gallery grows, and a few clean samples are no reason to name more outsiders.
+    if curve != "gallery" and calibrator.threshold < floor:
+        calibrator.threshold, method = floor, f"{method}, held at the profile default"
     scores = _sigmoid(values)
     in_samples = float((scores >= calibrator.threshold).mean()) if len(scores) else 0.0
     calibrator.stats = {
@@ -177,7 +185,7 @@ def fit_gallery_calibrator(
         "target_far": target_far,
         # The FAR the threshold holds by its own estimate, and what the samples themselves show
         # (with 50 samples, one above the threshold is 2 %: too coarse to be the estimate).
-        "far": target_far if method == "normal tail" else in_samples,
+        "far": target_far if method.startswith("normal tail") else in_samples,
         "far_in_samples": in_samples,
     }
     return calibrator

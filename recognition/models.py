@@ -57,6 +57,14 @@ class Face(models.Model):
     quality_details = models.JSONField(default=dict)
     embedding = models.BinaryField()
     crop = models.BinaryField(blank=True, default=b"", help_text="JPEG of the aligned face.")
+    source_face = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The face of another profile this one was embedded again from (reembed).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
