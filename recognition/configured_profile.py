@@ -7,7 +7,7 @@ from django.conf import settings
 from recognition.engine.errors import ModelMissingError
 from recognition.engine.profile import Profile
 from recognition.engine.profile_registry import get_profile
-from stashsense.errors import ApplicationError
+from stashsense.errors import Unavailable
 
 
 def profile_for(name: str | None = None) -> Profile:
@@ -19,4 +19,4 @@ def profile_for(name: str | None = None) -> Profile:
             threads=settings.STASHSENSE_ORT_THREADS,
         )
     except ModelMissingError as error:
-        raise ApplicationError(str(error), code="models_missing", status_code=503) from error
+        raise Unavailable(str(error), code="models_missing") from error

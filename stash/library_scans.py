@@ -26,7 +26,7 @@ from stash.choices import SceneScanStatus, SuggestionOrigin
 from stash.client import StashClient, StashError, StashScene
 from stash.models import SceneScan, SceneSuggestion
 from stash.selectors import scene_scan_unfinished
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Conflict, Unavailable
 from stashsense.jobs import JobHolder, JobLost, job_claim, log_entry, worker_name
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,8 @@ Progress = Callable[[SceneScan], None]
 
 
 def stash_client() -> StashClient:
-    """The configured Stash (STASH_URL, STASH_API_KEY)."""
-    try:
-        return StashClient(settings.STASH_URL, settings.STASH_API_KEY)
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
+    """The configured Stash (STASH_URL, STASH_API_KEY); StashNotConfigured without one."""
+    return StashClient(settings.STASH_URL, settings.STASH_API_KEY)
 
 
 # --- stored suggestions ----------------------------------------------------------------------
@@ -89,11 +86,8 @@ def scene_identify_from_stash(
 ) -> SceneSuggestion:
     """Identify a Stash scene now, from the sprite Stash generated, and store the result."""
     client = client or stash_client()
-    try:
-        scene = client.find_scene(str(stash_scene_id))
-        sprite, vtt = client.scene_sprite(scene)
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
+    scene = client.find_scene(str(stash_scene_id))
+    sprite, vtt = client.scene_sprite(scene)
     known = [*known_performer_ids, *_cast(scene)]
     result = identify_scene(
         sprite=sprite, vtt=vtt, known_performer_ids=known, top_k=top_k, threshold=threshold
@@ -241,19 +235,17 @@ def scene_scan_execute(
     """
     worker = worker_name()
     if not _scan_claim(scan, worker):
-        raise ApplicationError(
+        raise Conflict(
             f"Library scan #{scan.pk} is {scan.get_status_display().lower()}"
             + (f" in {scan.worker}." if scan.status == SceneScanStatus.RUNNING else "."),
             code="scan_busy",
-            status_code=409,
         )
     holder = _ScanHolder(scan, worker)
     try:
         if active_index() is None:
-            raise ApplicationError(
+            raise Unavailable(
                 "No face index yet: run `manage.py build_index` before scanning.",
                 code="no_index",
-                status_code=503,
             )
         _walk(holder, client or stash_client(), progress)
     except ScanLost as error:

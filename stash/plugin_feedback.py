@@ -39,11 +39,11 @@ from recognition.identification import (
 from recognition.models import Face, SourceImage
 from recognition.scenes import SceneFrame, SceneInputError, sprite_frames
 from recognition.services import face_create
-from stash.client import StashClient, StashError
+from stash.client import StashClient
 from stash.library_scans import stash_client
 from stash.selectors import scene_suggestion_person
 from stash.signals import review_requested
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -148,11 +148,10 @@ def _confirmed_faces(
             return faces
     if thumbnail is not None:
         return _faces_in_thumbnail(thumbnail, engine)
-    raise ApplicationError(
+    raise Unprocessable(
         "Nothing to learn the face from: send `frames` or `thumbnail`, or identify the scene "
         "through /api/v1/scenes/<id>/suggestions first.",
         code="no_face_source",
-        status_code=422,
     )
 
 
@@ -174,14 +173,11 @@ def _faces_in_sprite(
 ) -> list[AnalyzedFace]:
     """The person's face in each of their best frames, detected again in the sprite."""
     client = client or stash_client()
-    try:
-        sprite, vtt = client.scene_sprite(client.find_scene(stash_scene_id))
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
+    sprite, vtt = client.scene_sprite(client.find_scene(stash_scene_id))
     try:
         frames = {f.index: f for f in sprite_frames(decode_or_400(sprite, "sprite"), vtt)}
     except SceneInputError as error:
-        raise ApplicationError(str(error), code="bad_scene", status_code=422) from error
+        raise Unprocessable(str(error), code="bad_scene") from error
     faces = []
     for ref in sorted(refs, key=_box_area, reverse=True)[:MAX_FRAMES_REDETECTED]:
         frame = frames.get(ref.index)

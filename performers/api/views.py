@@ -15,7 +15,7 @@ from performers.api.serializers import (
 from performers.models import Performer
 from performers.selectors import performer_list, performer_search
 from performers.services import performer_merge
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, NotFound
 from stashsense.pagination import BoundedLimitOffsetPagination
 
 
@@ -53,14 +53,12 @@ class PerformerMergeView(APIView):
         body.is_valid(raise_exception=True)
         target = Performer.objects.filter(pk=pk).first()
         if target is None:
-            raise ApplicationError(f"Performer {pk} not found.", code="not_found", status_code=404)
+            raise NotFound(f"Performer {pk} not found.", code="not_found")
         source_ids = body.validated_data["sources"]
         sources = list(Performer.objects.filter(pk__in=source_ids))
         missing = sorted(str(k) for k in set(source_ids) - {s.pk for s in sources})
         if missing:
-            raise ApplicationError(
-                f"Performers not found: {', '.join(missing)}.", code="not_found", status_code=404
-            )
+            raise NotFound(f"Performers not found: {', '.join(missing)}.", code="not_found")
         record = performer_merge(
             sources=sources,
             target=target,

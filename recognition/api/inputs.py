@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, TooLarge, Unprocessable
 from stashsense.http import BlockedUrlError, OutboundClient, OutboundError
 
 
@@ -30,10 +30,9 @@ def uploaded_bytes(upload: Any, field: str) -> bytes:
     if not isinstance(upload, UploadedFile):
         raise ApplicationError(f"`{field}` must be a file upload.", code="invalid")
     if upload.size is not None and upload.size > _max_bytes():
-        raise ApplicationError(
+        raise TooLarge(
             f"`{field}` is larger than the {_max_bytes() // (1024 * 1024)} MiB limit.",
             code="too_large",
-            status_code=413,
         )
     return upload.read()
 
@@ -45,10 +44,9 @@ def base64_bytes(value: Any, field: str) -> bytes:
     if text.startswith("data:"):
         text = text.partition(",")[2]
     if len(text) * 3 // 4 > _max_bytes():
-        raise ApplicationError(
+        raise TooLarge(
             f"`{field}` is larger than the {_max_bytes() // (1024 * 1024)} MiB limit.",
             code="too_large",
-            status_code=413,
         )
     try:
         return base64.b64decode(text, validate=True)
@@ -86,9 +84,7 @@ def fetch_image_url(url: Any) -> bytes:
             f"`image_url` is not allowed: {error}", code="url_not_allowed"
         ) from error
     except OutboundError as error:
-        raise ApplicationError(
-            f"Could not fetch `image_url`: {error}", code="fetch_failed", status_code=422
-        ) from error
+        raise Unprocessable(f"Could not fetch `image_url`: {error}", code="fetch_failed") from error
     finally:
         client.close()
 

@@ -18,7 +18,7 @@ from performers.models import Performer
 from recognition.api.inputs import base64_bytes, float_param, int_param
 from recognition.api.views import IdentifySceneView
 from recognition.concurrency import identify_rate_check, inference_slot
-from stash.client import StashClient, StashError
+from stash.client import StashClient
 from stash.library_scans import scene_identify_from_stash
 from stash.models import SceneScan, SceneSuggestion
 from stash.plugin_feedback import FeedbackOutcome, FrameRef, feedback_confirm, feedback_reject
@@ -27,7 +27,7 @@ from stash.selectors import (
     scene_suggestion_for,
     suggestion_result_current,
 )
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, NotFound
 
 SCENE_ID = re.compile(r"^[0-9]{1,20}$")
 MAX_THUMBNAIL_CHARS = 2 * 1024 * 1024
@@ -88,10 +88,9 @@ class SceneSuggestionsView(APIView):
     def get(self, request: Request, stash_scene_id: str) -> Response:
         suggestion = scene_suggestion_for(stash_scene_id=_scene_id(stash_scene_id))
         if suggestion is None:
-            raise ApplicationError(
+            raise NotFound(
                 f"Scene {stash_scene_id} has not been identified yet: POST here to do it now.",
                 code="no_suggestions",
-                status_code=404,
             )
         return Response(suggestion_body(suggestion))
 
@@ -197,10 +196,9 @@ class FeedbackView(APIView):
         data = serializer.validated_data
         performer = Performer.objects.filter(pk=data["performer_id"]).first()
         if performer is None:
-            raise ApplicationError(
+            raise NotFound(
                 f"No performer {data['performer_id']} (merged or deleted since?).",
                 code="performer_not_found",
-                status_code=404,
             )
         thumbnail = base64_bytes(data["thumbnail"], "thumbnail") if data.get("thumbnail") else None
         common = {
@@ -258,11 +256,8 @@ class StashIdentifySceneView(IdentifySceneView):
     def scene_from_reference(self, data: Any, known: list[Any]) -> tuple[bytes, str] | None:
         if not data.get("stash_scene_id"):
             return None
-        try:
-            client = StashClient(settings.STASH_URL, settings.STASH_API_KEY)
-            scene = client.find_scene(str(data["stash_scene_id"]))
-            sprite, vtt = client.scene_sprite(scene)
-        except StashError as error:
-            raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
+        client = StashClient(settings.STASH_URL, settings.STASH_API_KEY)
+        scene = client.find_scene(str(data["stash_scene_id"]))
+        sprite, vtt = client.scene_sprite(scene)
         known.extend({"endpoint": s.endpoint, "stash_id": s.stash_id} for s in scene.cast_stash_ids)
         return sprite, vtt
