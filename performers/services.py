@@ -231,6 +231,25 @@ def performer_merge(
     return record
 
 
+@transaction.atomic
+def performer_merge_by_keys(
+    *,
+    target_key: UUID,
+    source_keys: Sequence[UUID],
+    actor: AbstractBaseUser | AnonymousUser | str | None = None,
+    reason: str = "",
+) -> MergeRecord:
+    """performer_merge for performers named by id (the API's merge); NotFound for unknown ids."""
+    target = Performer.objects.filter(pk=target_key).first()
+    if target is None:
+        raise NotFound(f"Performer {target_key} not found.", code="not_found")
+    sources = list(Performer.objects.filter(pk__in=source_keys))
+    missing = sorted(str(key) for key in set(source_keys) - {s.pk for s in sources})
+    if missing:
+        raise NotFound(f"Performers not found: {', '.join(missing)}.", code="not_found")
+    return performer_merge(sources=sources, target=target, actor=actor, reason=reason)
+
+
 def _names_of(performer: Performer) -> list[str]:
     return [performer.name]
 

@@ -86,10 +86,10 @@ class Command(BaseCommand):
         self.emit(
             bench="identify_scene",
             tiles=options["tiles"],
-            faces=result["faces"],
-            persons=len(result["persons"]),
+            faces=result.faces,
+            persons=len(result.persons),
             median_s=round(statistics.median(timings), 3),
-            last_timings_ms=result["timings_ms"],
+            last_timings_ms=result.timings_ms,
         )
 
     @staticmethod

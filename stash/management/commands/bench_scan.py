@@ -109,12 +109,12 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def _identify(self, sprite: bytes, vtt: str) -> dict[str, Any]:
-        body = identify_scene(sprite=sprite, vtt=vtt)
+        result = identify_scene(sprite=sprite, vtt=vtt)
         return {
             "measured": "identify_scene",
-            "faces": body["faces"],
-            "persons": len(body["persons"]),
-            "timings_ms": body["timings_ms"],
+            "faces": result.faces,
+            "persons": len(result.persons),
+            "timings_ms": result.timings_ms,
         }
 
     def _detect_and_embed(self, sprite: bytes, vtt: str) -> dict[str, Any]:
