@@ -30,7 +30,7 @@ from recognition.choices import FaceStatus
 from recognition.configured_profile import serving_profile
 from recognition.models import Face
 from recognition.services import face_remove
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
 
@@ -346,15 +346,12 @@ def _take_for_decision(item: ReviewItem, user: AbstractBaseUser, status: str) ->
         return item
     if item.is_decided:
         by = item.decided_by.get_username() if item.decided_by else "someone"
-        raise ApplicationError(
+        raise Conflict(
             f"This item was already {item.status} by {by}.",
             code="review_item_decided",
-            status_code=409,
         )
     by = item.claimed_by.get_username() if item.claimed_by else "someone"
-    raise ApplicationError(
-        f"{by} is reviewing this item.", code="review_item_claimed", status_code=409
-    )
+    raise Conflict(f"{by} is reviewing this item.", code="review_item_claimed")
 
 
 @transaction.atomic
@@ -372,9 +369,7 @@ def review_item_accept(
         _accept_duplicate(item, user, keep)
     elif item.kind == ReviewKind.SUSPICIOUS_FACE:
         if item.face is None:
-            raise ApplicationError(
-                "The face no longer exists.", code="review_item_stale", status_code=409
-            )
+            raise Conflict("The face no longer exists.", code="review_item_stale")
         face_remove(face=item.face, actor=user.get_username())
         item.resolution = {"face": "removed"}
     else:
@@ -386,10 +381,9 @@ def review_item_accept(
 def _accept_duplicate(item: ReviewItem, user: AbstractBaseUser, keep: Performer | None) -> None:
     first, second = item.performer_a, item.performer_b
     if first is None or second is None:
-        raise ApplicationError(
+        raise Conflict(
             "One of the two performers no longer exists (merged elsewhere); reject or skip this item.",
             code="review_item_stale",
-            status_code=409,
         )
     target = second if keep is not None and keep.pk == second.pk else first
     source = second if target is first else first

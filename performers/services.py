@@ -19,7 +19,7 @@ from performers.choices import SourceKind
 from performers.external_urls import parse_external_url
 from performers.models import MergeRecord, Performer, PerformerAlias, PerformerUrl, Source, StashId
 from performers.names import normalize_name
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +93,9 @@ def stash_id_attach(
         endpoint=endpoint, stash_id=stash_id, defaults={"performer": performer, **fields}
     )
     if not created and row.performer_id != performer.pk:
-        raise ApplicationError(
+        raise Conflict(
             f"Stash ID {endpoint}#{stash_id} already belongs to performer {row.performer_id}.",
             code="stash_id_taken",
-            status_code=409,
         )
     return row
 
@@ -194,9 +193,7 @@ def performer_merge(
     }
     missing = [str(k) for k in [*source_keys, target.pk] if k not in locked]
     if missing:
-        raise ApplicationError(
-            f"Performers not found: {', '.join(missing)}.", code="not_found", status_code=404
-        )
+        raise NotFound(f"Performers not found: {', '.join(missing)}.", code="not_found")
     target = locked[target.pk]
     notes: list[str] = []
     snapshot: dict[str, Any] = {}
@@ -234,6 +231,25 @@ def performer_merge(
     return record
 
 
+@transaction.atomic
+def performer_merge_by_keys(
+    *,
+    target_key: UUID,
+    source_keys: Sequence[UUID],
+    actor: AbstractBaseUser | AnonymousUser | str | None = None,
+    reason: str = "",
+) -> MergeRecord:
+    """performer_merge for performers named by id (the API's merge); NotFound for unknown ids."""
+    target = Performer.objects.filter(pk=target_key).first()
+    if target is None:
+        raise NotFound(f"Performer {target_key} not found.", code="not_found")
+    sources = list(Performer.objects.filter(pk__in=source_keys))
+    missing = sorted(str(key) for key in set(source_keys) - {s.pk for s in sources})
+    if missing:
+        raise NotFound(f"Performers not found: {', '.join(missing)}.", code="not_found")
+    return performer_merge(sources=sources, target=target, actor=actor, reason=reason)
+
+
 def _names_of(performer: Performer) -> list[str]:
     return [performer.name]
 
@@ -245,23 +261,19 @@ def performer_split(
     """Undo a merge: recreate the source performers and move back what they carried."""
     record = MergeRecord.objects.select_for_update().get(pk=merge_record.pk)
     if record.undone_at is not None:
-        raise ApplicationError(
-            "This merge has already been undone.", code="merge_already_undone", status_code=409
-        )
+        raise Conflict("This merge has already been undone.", code="merge_already_undone")
     target = Performer.objects.select_for_update().filter(pk=record.target_key).first()
     if target is None:
-        raise ApplicationError(
+        raise Conflict(
             "The merge target no longer exists (merged again?); undo the later merge first.",
             code="merge_target_gone",
-            status_code=409,
         )
     restored = []
     for key, entry in record.snapshot.items():
         if Performer.objects.filter(pk=UUID(key)).exists():
-            raise ApplicationError(
+            raise Conflict(
                 f"Performer {key} exists again; cannot restore it.",
                 code="merge_conflict",
-                status_code=409,
             )
         for obj in serializers.deserialize("json", entry["performer"]):
             obj.save()

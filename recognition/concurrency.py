@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core.cache import cache
 
-from stashsense.errors import ApplicationError
+from stashsense.errors import RateLimited, Unavailable
 
 _gate: threading.BoundedSemaphore | None = None
 _gate_lock = threading.Lock()
@@ -26,7 +26,7 @@ def _semaphore() -> threading.BoundedSemaphore:
 
 @contextmanager
 def inference_slot(wait_seconds: float | None = None) -> Iterator[None]:
-    """Hold one of the process's inference slots; 503 + Retry-After when none frees in time.
+    """Hold one of the process's inference slots; Unavailable (`busy`) when none frees in time.
 
     Inference runs in the request's worker thread (onnxruntime and dlib release the GIL), never
     on an event loop that serves other requests.
@@ -34,11 +34,10 @@ def inference_slot(wait_seconds: float | None = None) -> Iterator[None]:
     wait = settings.STASHSENSE_INFERENCE_QUEUE_SECONDS if wait_seconds is None else wait_seconds
     semaphore = _semaphore()
     if not semaphore.acquire(timeout=wait):
-        raise ApplicationError(
+        raise Unavailable(
             "The server is busy identifying other images; try again shortly.",
             code="busy",
-            status_code=503,
-            headers={"Retry-After": "5"},
+            retry_after=5,
         )
     try:
         yield
@@ -60,9 +59,8 @@ def identify_rate_check(*, key_id: int | None, per_minute: int) -> None:
         count = 1
     if count > per_minute:
         retry = 60 - int(time.time() % 60)
-        raise ApplicationError(
+        raise RateLimited(
             f"Too many identification requests for this key ({per_minute} per minute).",
             code="rate_limited",
-            status_code=429,
-            headers={"Retry-After": str(retry)},
+            retry_after=retry,
         )

@@ -11,7 +11,7 @@ from recognition.engine.errors import ModelMissingError
 from recognition.engine.profile import Profile
 from recognition.engine.profile_registry import DEFAULT_PROFILE, get_profile
 from recognition.models import IndexBuild
-from stashsense.errors import ApplicationError
+from stashsense.errors import Unavailable
 
 # How long a process trusts its answer to "which profile serves": a switch made by `reembed`
 # (a new profile's index becoming active) reaches every process within this time.
@@ -58,4 +58,4 @@ def profile_for(name: str | None = None) -> Profile:
             threads=settings.STASHSENSE_ORT_THREADS,
         )
     except ModelMissingError as error:
-        raise ApplicationError(str(error), code="models_missing", status_code=503) from error
+        raise Unavailable(str(error), code="models_missing") from error

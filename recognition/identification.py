@@ -7,11 +7,10 @@ of all its frames into persons and lets each person's faces vote (recognition.cl
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from performers.models import Performer
-from recognition.clustering import FaceMatch, VotingParams, scene_persons
+from recognition.clustering import FaceMatch, PersonMatch, ScenePerson, VotingParams, scene_persons
 from recognition.configured_profile import profile_for
 from recognition.engine.errors import ImageError
 from recognition.engine.images import decode_image
@@ -29,7 +28,7 @@ from recognition.models import IndexBuild
 from recognition.scenes import SceneFrame, SceneInputError, frames_from_images, sprite_frames
 from recognition.scoring import Calibrator, IdentityMatch, default_calibrator, rank_identities
 from recognition.searchable_gallery import Gallery, gallery_for
-from stashsense.errors import ApplicationError
+from stashsense.errors import InvalidInput
 
 NEIGHBOURS = 20
 # A single small frame is enlarged to the detector canvas before detection.
@@ -67,12 +66,92 @@ class Timer:
 
 @dataclass
 class Context:
-    """What one identification needs from the gallery: index, calibration, performer rows."""
+    """What one identification needs from the gallery: the index and its calibration."""
 
     gallery: Gallery
     calibrator: Calibrator
     build: IndexBuild
-    performers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# --- what identification answers -------------------------------------------------------------
+# The API's output serializers (recognition/api/serializers.py) turn these into its bodies.
+
+
+@dataclass(frozen=True)
+class FaceCandidate:
+    """A performer a face may be: `score` a similarity, `confidence` a calibrated probability."""
+
+    performer: Performer
+    score: float
+    confidence: float
+    distance: float
+
+
+@dataclass(frozen=True)
+class IdentifiedFace:
+    """One face found in an image; `matches` is empty when no one is likely enough."""
+
+    box: dict[str, int]
+    det_score: float
+    quality: float
+    quality_passed: bool
+    quality_reasons: list[str]
+    matches: list[FaceCandidate]
+
+
+@dataclass(frozen=True)
+class ImageIdentification:
+    """Every face of an image, the index that named them, and where the time went."""
+
+    faces: list[IdentifiedFace]
+    profile: str
+    index_version: str
+    timings_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class PersonCandidate:
+    """A performer a person of a scene may be; `votes` = their faces that ranked it first."""
+
+    performer: Performer
+    score: float
+    confidence: float
+    votes: int
+
+
+@dataclass(frozen=True)
+class PersonFrame:
+    """Where a person was seen: the frame, its time in the scene (when known), the face's box."""
+
+    index: int
+    start: float | None
+    box: dict[str, int]
+
+
+@dataclass(frozen=True)
+class IdentifiedPerson:
+    """One person of a scene (faces grouped across frames) with their ranked candidates."""
+
+    person: int
+    appearances: int
+    frames: list[PersonFrame]
+    thumbnail_jpeg: bytes
+    matches: list[PersonCandidate]
+
+
+@dataclass(frozen=True)
+class SceneIdentification:
+    """The persons of a scene, from `frames` frames holding `faces` faces in all."""
+
+    frames: int
+    faces: int
+    persons: list[IdentifiedPerson]
+    profile: str
+    index_version: str
+    timings_ms: dict[str, float]
+
+
+# --- identifying -------------------------------------------------------------------------------
 
 
 def gallery_context(profile: str) -> Context:
@@ -89,13 +168,12 @@ def gallery_context(profile: str) -> Context:
     return Context(gallery=gallery, calibrator=calibrator, build=build)
 
 
-def decode_or_400(data: bytes, what: str = "image") -> ImageBGR:
+def decode_sent_image(data: bytes, what: str = "image") -> ImageBGR:
+    """An image someone sent, decoded; InvalidInput (with the reason's code) when it is not one."""
     try:
         return decode_image(data, max_pixels=settings.STASHSENSE_MAX_IMAGE_PIXELS)
     except ImageError as error:
-        raise ApplicationError(
-            f"{what}: {error}", code=getattr(error, "code", "bad_image")
-        ) from error
+        raise InvalidInput(f"{what}: {error}", code=getattr(error, "code", "bad_image")) from error
 
 
 def match_faces(
@@ -118,35 +196,9 @@ def match_faces(
     ]
 
 
-def _performer_rows(keys: Collection[str]) -> dict[str, dict[str, Any]]:
+def _performers_by_key(keys: Collection[str]) -> dict[str, Performer]:
     rows = Performer.objects.filter(pk__in=list(keys)).prefetch_related("stash_ids")
-    return {
-        str(p.pk): {
-            "id": str(p.pk),
-            "name": p.name,
-            "disambiguation": p.disambiguation,
-            "stash_ids": [
-                {"endpoint": s.endpoint, "stash_id": s.stash_id} for s in p.stash_ids.all()
-            ],
-        }
-        for p in rows
-    }
-
-
-def _match_body(
-    match: IdentityMatch | Any, performers: dict[str, dict[str, Any]], **extra: Any
-) -> dict[str, Any] | None:
-    performer = performers.get(str(match.performer_key))
-    if performer is None:  # merged away or deleted between search and answer
-        return None
-    body = {
-        "performer": performer,
-        "score": round(float(match.score), 4),
-        "confidence": round(float(match.confidence), 4),
-    }
-    if hasattr(match, "distance"):
-        body["distance"] = round(float(match.distance), 4)
-    return {**body, **extra}
+    return {str(p.pk): p for p in rows}
 
 
 def _index_version(build: IndexBuild) -> str:
@@ -155,12 +207,12 @@ def _index_version(build: IndexBuild) -> str:
 
 def identify_image(
     *, data: bytes, top_k: int = 3, threshold: float | None = None, profile: str | None = None
-) -> dict[str, Any]:
+) -> ImageIdentification:
     """Every face in an image with its ranked, calibrated candidates."""
     timer = Timer()
     engine = profile_for(profile)
     context = gallery_context(engine.name)
-    image = decode_or_400(data)
+    image = decode_sent_image(data)
     timer.lap("decode")
     faces = engine.analyze(image, max_faces=settings.STASHSENSE_MAX_FACES)
     timer.lap("detect_embed")
@@ -173,43 +225,44 @@ def identify_image(
         )
     )
     timer.lap("search")
-    performers = _performer_rows(
+    performers = _performers_by_key(
         {str(m.performer_key) for matches in ranked.values() for m in matches}
     )
-    body_faces = []
-    for face in faces:
-        matches = [_match_body(m, performers) for m in ranked.get(id(face), [])]
-        body_faces.append(
-            {
-                "box": face.detection.box_xywh(),
-                "det_score": round(face.detection.score, 4),
-                "quality": round(face.quality.overall, 4),
-                "quality_passed": face.quality.passed,
-                "quality_reasons": list(face.quality.reasons),
-                "matches": [m for m in matches if m is not None],
-            }
-        )
-    return {
-        "faces": body_faces,
-        "profile": engine.name,
-        "index_version": _index_version(context.build),
-        "timings_ms": timer.done(),
-    }
+    return ImageIdentification(
+        faces=[_identified_face(face, ranked.get(id(face), []), performers) for face in faces],
+        profile=engine.name,
+        index_version=_index_version(context.build),
+        timings_ms=timer.done(),
+    )
 
 
-def _thumbnail(face: AnalyzedFace) -> str:
-    return "data:image/jpeg;base64," + base64.b64encode(face.crop_jpeg).decode()
+def _identified_face(
+    face: AnalyzedFace, matches: Sequence[IdentityMatch], performers: Mapping[str, Performer]
+) -> IdentifiedFace:
+    return IdentifiedFace(
+        box=face.detection.box_xywh(),
+        det_score=face.detection.score,
+        quality=face.quality.overall,
+        quality_passed=face.quality.passed,
+        quality_reasons=list(face.quality.reasons),
+        matches=[
+            FaceCandidate(performers[key], m.score, m.confidence, m.distance)
+            for m in matches
+            # a performer merged away or deleted between search and answer drops out
+            if (key := str(m.performer_key)) in performers
+        ],
+    )
 
 
 def identify_frames(
     *,
     frames: Sequence[SceneFrame],
-    known_performer_ids: Collection[str] = (),
+    known_performer_ids: Collection[Any] = (),
     top_k: int = 3,
     threshold: float | None = None,
     profile: str | None = None,
     timer: Timer | None = None,
-) -> dict[str, Any]:
+) -> SceneIdentification:
     """Faces of all frames → persons (clustered) → ranked performers per person."""
     timer = timer or Timer()
     engine = profile_for(profile)
@@ -224,7 +277,6 @@ def identify_frames(
     timer.lap("detect_embed")
     per_face = match_faces(context, faces, top_k=10, threshold=0.0)
     timer.lap("search")
-    known = _known_keys(known_performer_ids)
     persons = scene_persons(
         np.stack([f.embedding for f in faces]) if faces else np.zeros((0, engine.dim), np.float32),
         [frame.index for frame in frame_of],
@@ -234,42 +286,49 @@ def identify_frames(
             for matches in per_face
         ],
         metric=engine.metric,
-        known_performers=known,
+        known_performers=_known_keys(known_performer_ids),
         params=SCENE_VOTING,
     )
     minimum = context.calibrator.threshold if threshold is None else threshold
     named = [[m for m in person.matches if m.confidence >= minimum][:top_k] for person in persons]
-    performers = _performer_rows({str(m.performer_key) for matches in named for m in matches})
-    body_persons = []
-    for number, (person, matches) in enumerate(zip(persons, named, strict=True)):
-        best = faces[person.best_face_index]
-        appearances = sorted({frame_of[i].index for i in person.face_indices})
-        bodies = [_match_body(m, performers, votes=m.votes) for m in matches]
-        body_persons.append(
-            {
-                "person": number,
-                "appearances": len(appearances),
-                "frames": [
-                    {
-                        "index": frame_of[i].index,
-                        "start": frame_of[i].start,
-                        "box": faces[i].detection.box_xywh(),
-                    }
-                    for i in person.face_indices
-                ],
-                "thumbnail": _thumbnail(best),
-                "matches": [b for b in bodies if b is not None],
-            }
-        )
+    performers = _performers_by_key({str(m.performer_key) for matches in named for m in matches})
+    identified = [
+        _identified_person(number, person, matches, faces, frame_of, performers)
+        for number, (person, matches) in enumerate(zip(persons, named, strict=True))
+    ]
     timer.lap("cluster_vote")
-    return {
-        "frames": len(frames),
-        "faces": len(faces),
-        "persons": body_persons,
-        "profile": engine.name,
-        "index_version": _index_version(context.build),
-        "timings_ms": timer.done(),
-    }
+    return SceneIdentification(
+        frames=len(frames),
+        faces=len(faces),
+        persons=identified,
+        profile=engine.name,
+        index_version=_index_version(context.build),
+        timings_ms=timer.done(),
+    )
+
+
+def _identified_person(
+    number: int,
+    person: ScenePerson,
+    matches: Sequence[PersonMatch],
+    faces: Sequence[AnalyzedFace],
+    frame_of: Sequence[SceneFrame],
+    performers: Mapping[str, Performer],
+) -> IdentifiedPerson:
+    return IdentifiedPerson(
+        person=number,
+        appearances=len({frame_of[i].index for i in person.face_indices}),
+        frames=[
+            PersonFrame(frame_of[i].index, frame_of[i].start, faces[i].detection.box_xywh())
+            for i in person.face_indices
+        ],
+        thumbnail_jpeg=faces[person.best_face_index].crop_jpeg,
+        matches=[
+            PersonCandidate(performers[key], m.score, m.confidence, m.votes)
+            for m in matches
+            if (key := str(m.performer_key)) in performers
+        ],
+    )
 
 
 def _known_keys(known_performer_ids: Collection[Any]) -> set[str]:
@@ -290,6 +349,28 @@ def _known_keys(known_performer_ids: Collection[Any]) -> set[str]:
     return {str(pk) for pk in Performer.objects.filter(condition).values_list("pk", flat=True)}
 
 
+def _scene_frames(
+    sprite: bytes | None, vtt: str | None, frames: Sequence[bytes] | None
+) -> list[SceneFrame]:
+    try:
+        if sprite is not None:
+            if vtt is None:
+                raise InvalidInput("A sprite needs its `vtt`.", code="invalid")
+            return sprite_frames(decode_sent_image(sprite, "sprite"), vtt)
+        if frames:
+            if len(frames) > settings.STASHSENSE_MAX_FRAMES:
+                raise InvalidInput(
+                    f"At most {settings.STASHSENSE_MAX_FRAMES} frames per request.",
+                    code="too_many_frames",
+                )
+            return frames_from_images(
+                [decode_sent_image(f, f"frame {i}") for i, f in enumerate(frames)]
+            )
+    except SceneInputError as error:
+        raise InvalidInput(str(error), code="bad_scene") from error
+    raise InvalidInput("Send `sprite` + `vtt`, `frames` or `stash_scene_id`.", code="no_scene")
+
+
 def identify_scene(
     *,
     sprite: bytes | None = None,
@@ -299,29 +380,10 @@ def identify_scene(
     top_k: int = 3,
     threshold: float | None = None,
     profile: str | None = None,
-) -> dict[str, Any]:
+) -> SceneIdentification:
     """A scene from a sprite sheet + VTT, or from a list of frames."""
     timer = Timer()
-    try:
-        if sprite is not None:
-            if vtt is None:
-                raise ApplicationError("A sprite needs its `vtt`.", code="invalid")
-            scene_frames = sprite_frames(decode_or_400(sprite, "sprite"), vtt)
-        elif frames:
-            if len(frames) > settings.STASHSENSE_MAX_FRAMES:
-                raise ApplicationError(
-                    f"At most {settings.STASHSENSE_MAX_FRAMES} frames per request.",
-                    code="too_many_frames",
-                )
-            scene_frames = frames_from_images(
-                [decode_or_400(f, f"frame {i}") for i, f in enumerate(frames)]
-            )
-        else:
-            raise ApplicationError(
-                "Send `sprite` + `vtt`, `frames` or `stash_scene_id`.", code="no_scene"
-            )
-    except SceneInputError as error:
-        raise ApplicationError(str(error), code="bad_scene") from error
+    scene_frames = _scene_frames(sprite, vtt, frames)
     timer.lap("decode")
     return identify_frames(
         frames=scene_frames,

@@ -68,15 +68,6 @@ class IdentityMatch:
     faces_used: int
     margin: float
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "performer_key": self.performer_key,
-            "score": round(self.score, 4),
-            "confidence": round(self.confidence, 4),
-            "distance": round(self.distance, 4),
-            "faces_used": self.faces_used,
-        }
-
 
 def group_identities(
     keys: Sequence[Hashable],

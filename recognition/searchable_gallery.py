@@ -21,20 +21,25 @@ from recognition.choices import FaceStatus
 from recognition.configured_profile import serving_profile
 from recognition.index import ExactIndex, FaceIndex, IndexFileError, load_index
 from recognition.models import Face, IndexBuild
-from stashsense.errors import ApplicationError
+from stashsense.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 DELTA_BATCH = 2000
 
 
-class NoIndexError(ApplicationError):
+# An index appears when someone builds one: minutes at best, so clients need not hurry.
+NO_INDEX_RETRY_SECONDS = 60
+
+
+class NoIndexYet(Unavailable):
+    """The profile has no active index (or it is not loaded yet): nothing to search."""
+
     def __init__(self, profile: str) -> None:
         super().__init__(
             f"No face index for profile {profile!r} yet: enroll photos, sync a source or run "
             "`manage.py build_index`.",
             code="no_index",
-            status_code=503,
-            headers={"Retry-After": "60"},
+            retry_after=NO_INDEX_RETRY_SECONDS,
         )
 
 
@@ -110,14 +115,14 @@ class Gallery:
         """Follow the active build and append faces added since; cheap when nothing changed."""
         build = IndexBuild.objects.filter(profile=self.profile, active=True).first()
         if build is None:
-            raise NoIndexError(self.profile)
+            raise NoIndexYet(self.profile)
         if _version(build) != self._build_version:
             if self._index is None:
                 self._load(build)  # nothing to serve yet: the first request waits
             else:
                 self._load_in_background(build)  # keep serving the old index meanwhile
         if self._index is None:
-            raise NoIndexError(self.profile)
+            raise NoIndexYet(self.profile)
         self._append_new_faces()
 
     def _append_new_faces(self) -> None:

@@ -48,7 +48,7 @@ from scraping.sync.runs import (
     worker_name,
 )
 from scraping.sync.stash_config import stash_boxes
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Conflict
 from stashsense.http import AuthError, PermanentError, TransientError, host_of
 
 logger = logging.getLogger(__name__)
@@ -190,10 +190,9 @@ def sync_run_execute(
         run.refresh_from_db()
         if run.status in (RunStatus.DONE, RunStatus.AUTH_FAILED, RunStatus.CANCELLED):
             return run  # e.g. a task delivered twice: the run is over
-        raise ApplicationError(
+        raise Conflict(
             f"Sync run {run.pk} is being run by {run.worker or 'another worker'}.",
             code="sync_run_busy",
-            status_code=409,
         )
     holder = RunHolder(run, worker)
     clients = clients_for(run.source, **(http_options or {}))

@@ -8,16 +8,31 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from stash.documents import stash_document
+from stashsense.errors import ApplicationError, NotFound, Unprocessable, UpstreamFailed
 from stashsense.http import AuthError, NotFoundError, OutboundClient, OutboundError
 
 
-class StashError(Exception):
-    """Stash could not be asked, or said no; the message is fit for a user."""
+class StashError(ApplicationError):
+    """Stash could not be asked, or said no; the message is fit for a user.
 
-    def __init__(self, message: str, *, code: str = "stash_error", status: int = 502) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
+    Raised as one of the kinds below, which say what the domain makes of it.
+    """
+
+
+class StashNotConfigured(StashError):
+    """No STASH_URL: nothing to ask."""
+
+
+class StashSceneMissing(StashError, NotFound):
+    """Stash has no scene of that id."""
+
+
+class StashSceneUnusable(StashError, Unprocessable):
+    """The scene exists, but Stash has nothing to identify it from (no sprite generated)."""
+
+
+class StashFailed(StashError, UpstreamFailed):
+    """Stash is unreachable, refused our API key, or answered with something unusable."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +81,7 @@ class StashClient:
 
     def __init__(self, url: str, api_key: str, http: OutboundClient | None = None) -> None:
         if not url:
-            raise StashError(
-                "STASH_URL is not configured.", code="stash_not_configured", status=400
-            )
+            raise StashNotConfigured("STASH_URL is not configured.", code="stash_not_configured")
         self.base_url = url.rstrip("/") + "/"
         self.graphql_url = urljoin(self.base_url, "graphql")
         self.api_key = api_key
@@ -88,11 +101,11 @@ class StashClient:
                 headers=self._headers(),
             )
         except AuthError as error:
-            raise StashError(
-                "Stash refused the API key (STASH_API_KEY).", code="stash_auth", status=502
+            raise StashFailed(
+                "Stash refused the API key (STASH_API_KEY).", code="stash_auth"
             ) from error
         except OutboundError as error:
-            raise StashError(
+            raise StashFailed(
                 f"Stash is not reachable or answered an error: {error}", code="stash_unreachable"
             ) from error
 
@@ -100,7 +113,7 @@ class StashClient:
         data = self._query("FindSceneForIdentify", {"id": scene_id})
         raw = data.get("findScene")
         if raw is None:
-            raise StashError(f"Stash has no scene {scene_id}.", code="scene_not_found", status=404)
+            raise StashSceneMissing(f"Stash has no scene {scene_id}.", code="scene_not_found")
         return _scene(raw)
 
     def scenes_page(
@@ -119,31 +132,29 @@ class StashClient:
         """A file Stash generated (sprite, VTT, screenshot); only from Stash's own host."""
         absolute = urljoin(self.base_url, url)
         if urlsplit(absolute).hostname != urlsplit(self.base_url).hostname:
-            raise StashError(f"Stash pointed the {what} at another host.", code="stash_bad_path")
+            raise StashFailed(f"Stash pointed the {what} at another host.", code="stash_bad_path")
         try:
             return self.http.get(absolute, headers=self._headers()).content
         except NotFoundError as error:
-            raise StashError(
+            raise StashSceneUnusable(
                 f"The scene has no {what}: generate sprites in Stash (Tasks → Generate → Sprites).",
                 code="no_sprite",
-                status=422,
             ) from error
         except AuthError as error:
-            raise StashError(
+            raise StashFailed(
                 "Stash refused the API key (STASH_API_KEY).", code="stash_auth"
             ) from error
         except OutboundError as error:
-            raise StashError(
+            raise StashFailed(
                 f"Could not download the {what} from Stash: {error}", code="stash_unreachable"
             ) from error
 
     def scene_sprite(self, scene: StashScene) -> tuple[bytes, str]:
         """The sprite image and VTT text of a scene; a clear error when none was generated."""
         if not scene.sprite_url or not scene.vtt_url:
-            raise StashError(
+            raise StashSceneUnusable(
                 "The scene has no sprite: generate sprites in Stash (Tasks → Generate → Sprites).",
                 code="no_sprite",
-                status=422,
             )
         sprite = self.download(scene.sprite_url, what="sprite")
         vtt = self.download(scene.vtt_url, what="VTT").decode("utf-8", errors="replace")

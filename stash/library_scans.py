@@ -20,13 +20,14 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import transaction
 
-from recognition.identification import identify_scene
+from recognition.api.serializers import SceneIdentificationSerializer
+from recognition.identification import SceneIdentification, identify_scene
 from recognition.selectors import active_index
 from stash.choices import SceneScanStatus, SuggestionOrigin
 from stash.client import StashClient, StashError, StashScene
 from stash.models import SceneScan, SceneSuggestion
 from stash.selectors import scene_scan_unfinished
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Conflict, Unavailable
 from stashsense.jobs import JobHolder, JobLost, job_claim, log_entry, worker_name
 
 logger = logging.getLogger(__name__)
@@ -48,11 +49,26 @@ Progress = Callable[[SceneScan], None]
 
 
 def stash_client() -> StashClient:
-    """The configured Stash (STASH_URL, STASH_API_KEY)."""
-    try:
-        return StashClient(settings.STASH_URL, settings.STASH_API_KEY)
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
+    """The configured Stash (STASH_URL, STASH_API_KEY); StashNotConfigured without one."""
+    return StashClient(settings.STASH_URL, settings.STASH_API_KEY)
+
+
+@dataclass(frozen=True)
+class StashSceneMedia:
+    """What identification needs of a Stash scene: its sprite, VTT and its cast's stash IDs."""
+
+    scene_id: str
+    sprite: bytes
+    vtt: str
+    cast: list[dict[str, str]]
+
+
+def stash_scene_media(*, stash_scene_id: str, client: StashClient | None = None) -> StashSceneMedia:
+    """Read a scene's sprite and cast from Stash (StashError kinds when it cannot serve them)."""
+    client = client or stash_client()
+    scene = client.find_scene(str(stash_scene_id))
+    sprite, vtt = client.scene_sprite(scene)
+    return StashSceneMedia(scene_id=scene.id, sprite=sprite, vtt=vtt, cast=_cast(scene))
 
 
 # --- stored suggestions ----------------------------------------------------------------------
@@ -62,16 +78,20 @@ def stash_client() -> StashClient:
 def scene_suggestion_store(
     *,
     stash_scene_id: str,
-    result: dict[str, Any],
+    result: SceneIdentification,
     origin: str = SuggestionOrigin.REQUEST,
     scan: SceneScan | None = None,
 ) -> SceneSuggestion:
-    """Store (or replace) what identification found in a Stash scene."""
+    """Store (or replace) what identification found in a Stash scene.
+
+    It is stored as the body of `POST /identify/scene` (the plugin reads stored and fresh
+    results alike), so stored rows keep that shape whatever the dataclasses become.
+    """
     suggestion, _ = SceneSuggestion.objects.update_or_create(
         stash_scene_id=str(stash_scene_id),
         defaults={
-            "result": result,
-            "persons": len(result.get("persons") or []),
+            "result": dict(SceneIdentificationSerializer(result).data),
+            "persons": len(result.persons),
             "origin": origin,
             "scan": scan,
         },
@@ -88,17 +108,15 @@ def scene_identify_from_stash(
     client: StashClient | None = None,
 ) -> SceneSuggestion:
     """Identify a Stash scene now, from the sprite Stash generated, and store the result."""
-    client = client or stash_client()
-    try:
-        scene = client.find_scene(str(stash_scene_id))
-        sprite, vtt = client.scene_sprite(scene)
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
-    known = [*known_performer_ids, *_cast(scene)]
+    media = stash_scene_media(stash_scene_id=stash_scene_id, client=client)
     result = identify_scene(
-        sprite=sprite, vtt=vtt, known_performer_ids=known, top_k=top_k, threshold=threshold
+        sprite=media.sprite,
+        vtt=media.vtt,
+        known_performer_ids=[*known_performer_ids, *media.cast],
+        top_k=top_k,
+        threshold=threshold,
     )
-    return scene_suggestion_store(stash_scene_id=scene.id, result=result)
+    return scene_suggestion_store(stash_scene_id=media.scene_id, result=result)
 
 
 def _cast(scene: StashScene) -> list[dict[str, str]]:
@@ -241,19 +259,17 @@ def scene_scan_execute(
     """
     worker = worker_name()
     if not _scan_claim(scan, worker):
-        raise ApplicationError(
+        raise Conflict(
             f"Library scan #{scan.pk} is {scan.get_status_display().lower()}"
             + (f" in {scan.worker}." if scan.status == SceneScanStatus.RUNNING else "."),
             code="scan_busy",
-            status_code=409,
         )
     holder = _ScanHolder(scan, worker)
     try:
         if active_index() is None:
-            raise ApplicationError(
+            raise Unavailable(
                 "No face index yet: run `manage.py build_index` before scanning.",
                 code="no_index",
-                status_code=503,
             )
         _walk(holder, client or stash_client(), progress)
     except ScanLost as error:
@@ -319,7 +335,7 @@ def _is_done(scene_id: str, last_id: str | None) -> bool:
 
 @dataclass
 class _SceneOutcome:
-    result: dict[str, Any] | None = None
+    result: SceneIdentification | None = None
     skip_reason: str = ""
     error: str = ""
     counters: dict[str, int] = field(default_factory=dict)
@@ -370,5 +386,4 @@ def _identify_for_scan(client: StashClient, scene: StashScene, *, only_new: bool
         message = f"scene {scene.id}: {getattr(error, 'message', None) or error}"
         logger.warning("Library scan: %s", message)
         return _SceneOutcome(error=message, counters={"errors": 1})
-    persons = len(result.get("persons") or [])
-    return _SceneOutcome(result=result, counters={"identified": 1, "persons": persons})
+    return _SceneOutcome(result=result, counters={"identified": 1, "persons": len(result.persons)})

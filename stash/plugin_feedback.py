@@ -32,18 +32,18 @@ from recognition.engine.profile import Profile
 from recognition.engine.types import AnalyzedFace
 from recognition.identification import (
     TILE_UPSCALE,
-    decode_or_400,
+    decode_sent_image,
     gallery_context,
     match_faces,
 )
 from recognition.models import Face, SourceImage
 from recognition.scenes import SceneFrame, SceneInputError, sprite_frames
 from recognition.services import face_create
-from stash.client import StashClient, StashError
+from stash.client import StashClient
 from stash.library_scans import stash_client
 from stash.selectors import scene_suggestion_person
 from stash.signals import review_requested
-from stashsense.errors import ApplicationError
+from stashsense.errors import ApplicationError, Unprocessable
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,15 @@ class FeedbackOutcome:
     review_item_id: int | None = None
     confidence: float | None = None
     reason: str = ""
+
+    @property
+    def face_added(self) -> bool:
+        """A face joined the gallery now (not one added by the same feedback before)."""
+        return self.face is not None and not self.duplicate
+
+    @property
+    def face_id(self) -> int | None:
+        return self.face.pk if self.face is not None else None
 
 
 # --- confirm -------------------------------------------------------------------------------
@@ -148,11 +157,10 @@ def _confirmed_faces(
             return faces
     if thumbnail is not None:
         return _faces_in_thumbnail(thumbnail, engine)
-    raise ApplicationError(
+    raise Unprocessable(
         "Nothing to learn the face from: send `frames` or `thumbnail`, or identify the scene "
         "through /api/v1/scenes/<id>/suggestions first.",
         code="no_face_source",
-        status_code=422,
     )
 
 
@@ -174,14 +182,11 @@ def _faces_in_sprite(
 ) -> list[AnalyzedFace]:
     """The person's face in each of their best frames, detected again in the sprite."""
     client = client or stash_client()
+    sprite, vtt = client.scene_sprite(client.find_scene(stash_scene_id))
     try:
-        sprite, vtt = client.scene_sprite(client.find_scene(stash_scene_id))
-    except StashError as error:
-        raise ApplicationError(str(error), code=error.code, status_code=error.status) from error
-    try:
-        frames = {f.index: f for f in sprite_frames(decode_or_400(sprite, "sprite"), vtt)}
+        frames = {f.index: f for f in sprite_frames(decode_sent_image(sprite, "sprite"), vtt)}
     except SceneInputError as error:
-        raise ApplicationError(str(error), code="bad_scene", status_code=422) from error
+        raise Unprocessable(str(error), code="bad_scene") from error
     faces = []
     for ref in sorted(refs, key=_box_area, reverse=True)[:MAX_FRAMES_REDETECTED]:
         frame = frames.get(ref.index)
@@ -228,7 +233,7 @@ def _faces_in_thumbnail(thumbnail: bytes, engine: Profile) -> list[AnalyzedFace]
     pixels first. The crop is already enlarged, so the size gate says little here; the blur
     gate still turns away faces that were too small to begin with.
     """
-    chip = decode_or_400(thumbnail, "thumbnail")
+    chip = decode_sent_image(thumbnail, "thumbnail")
     margin = max(chip.shape[:2]) // 2
     image = np.asarray(
         cv2.copyMakeBorder(chip, margin, margin, margin, margin, cv2.BORDER_REPLICATE),
@@ -310,7 +315,7 @@ def feedback_reject(
 
 def _as_jpeg(image: bytes) -> bytes:
     """An uploaded face crop as a JPEG we decoded ourselves (curators' pages show it inline)."""
-    ok, encoded = cv2.imencode(".jpg", decode_or_400(image, "thumbnail"))
+    ok, encoded = cv2.imencode(".jpg", decode_sent_image(image, "thumbnail"))
     if not ok:
         raise ApplicationError("`thumbnail` could not be re-encoded.", code="bad_image")
     return bytes(encoded.tobytes())

@@ -45,51 +45,21 @@ def scene_suggestion_person(
     return suggestion, persons[person]
 
 
-def suggestion_result_current(*, suggestion: SceneSuggestion) -> dict[str, Any]:
-    """The stored result with each candidate's performer as it is now.
+def suggestion_performers(*, suggestion: SceneSuggestion) -> dict[str, Performer]:
+    """The performers a stored suggestion names, as they are now, by id.
 
-    Names and stash IDs may have changed since the scene was identified; candidates whose
-    performer was deleted or merged away since are left out (a re-run names the survivor).
+    Those deleted or merged away since the scene was identified are missing (a re-run names
+    the survivor).
     """
-    result = dict(suggestion.result)
-    persons = [p for p in result.get("persons") or [] if isinstance(p, dict)]
     keys = {
-        str(match["performer"]["id"])
-        for person in persons
+        str(match["performer"].get("id"))
+        for person in suggestion.result.get("persons") or []
+        if isinstance(person, dict)
         for match in person.get("matches") or []
         if isinstance(match, dict) and isinstance(match.get("performer"), dict)
     }
-    current = _performer_blocks(keys)
-    result["persons"] = [
-        {
-            **person,
-            "matches": [
-                {**match, "performer": current[str(match["performer"]["id"])]}
-                for match in person.get("matches") or []
-                if isinstance(match, dict)
-                and isinstance(match.get("performer"), dict)
-                and str(match["performer"].get("id")) in current
-            ],
-        }
-        for person in persons
-    ]
-    return result
-
-
-def _performer_blocks(keys: set[str]) -> dict[str, dict[str, Any]]:
-    valid = [key for key in keys if _is_uuid(key)]
-    rows = Performer.objects.filter(pk__in=valid).prefetch_related("stash_ids")
-    return {
-        str(p.pk): {
-            "id": str(p.pk),
-            "name": p.name,
-            "disambiguation": p.disambiguation,
-            "stash_ids": [
-                {"endpoint": s.endpoint, "stash_id": s.stash_id} for s in p.stash_ids.all()
-            ],
-        }
-        for p in rows
-    }
+    rows = Performer.objects.filter(pk__in=[key for key in keys if _is_uuid(key)])
+    return {str(p.pk): p for p in rows.prefetch_related("stash_ids")}
 
 
 def _is_uuid(value: str) -> bool:

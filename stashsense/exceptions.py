@@ -19,7 +19,18 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from stashsense.errors import ApplicationError
+from stashsense.errors import (
+    ApplicationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    TryLater,
+    Unavailable,
+    Unprocessable,
+    UpstreamFailed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +45,36 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+# Each kind of domain error and its status; a kind not listed answers as its nearest base.
+STATUS_OF_ERROR: dict[type[ApplicationError], int] = {
+    ApplicationError: status.HTTP_400_BAD_REQUEST,
+    InvalidInput: status.HTTP_400_BAD_REQUEST,
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    Unprocessable: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
+    UpstreamFailed: status.HTTP_502_BAD_GATEWAY,
+    Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+}
+
+
+def status_of_error(error: ApplicationError) -> int:
+    """The status of the first class in the error's MRO that has one (its own kind first)."""
+    return next(STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR)
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        response = Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
-        for name, value in exc.headers.items():
-            response[name] = value
+        response = Response(
+            error_body(exc.code, exc.message, **exc.extra), status=status_of_error(exc)
+        )
+        if isinstance(exc, TryLater) and exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
         return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.messages)

@@ -161,11 +161,11 @@ def test_identify_after_an_import_names_the_enrolled_performer(
 
     bundle_import(path=Path(export.path))
 
-    body = identify_image(data=(FACES / probe_photo("obama")).read_bytes())
-    best = body["faces"][0]["matches"][0]
-    assert best["performer"]["name"] == "obama"
-    assert best["performer"]["stash_ids"] == [{"endpoint": STASHDB, "stash_id": "stash-obama"}]
-    assert body["index_version"].startswith(f"{PROFILE}:")
+    result = identify_image(data=(FACES / probe_photo("obama")).read_bytes())
+    best = result.faces[0].matches[0].performer
+    assert best.name == "obama"
+    assert [(s.endpoint, s.stash_id) for s in best.stash_ids.all()] == [(STASHDB, "stash-obama")]
+    assert result.index_version.startswith(f"{PROFILE}:")
 
 
 def test_incremental_syncs_continue_from_the_publishers_watermark(bundle_env: Path) -> None:

@@ -19,7 +19,7 @@ from curation.face_distances import Metric, Vectors, pairwise_distances
 from performers.models import Performer
 from recognition.choices import FaceStatus
 from recognition.models import Face
-from recognition.searchable_gallery import Gallery, NoIndexError, gallery_for
+from recognition.searchable_gallery import Gallery, NoIndexYet, gallery_for
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def face_search_for(*, profile: str, metric: Metric) -> FaceSearch | None:
     gallery = gallery_for(profile)
     try:
         gallery.refresh()
-    except NoIndexError:
+    except NoIndexYet:
         pass
     else:
         return GalleryFaceSearch(gallery, refreshed=True)

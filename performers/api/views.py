@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +13,11 @@ from performers.api.serializers import (
     MergeRequestSerializer,
     MergeResultSerializer,
     PerformerDetailSerializer,
+    PerformerSearchSerializer,
 )
 from performers.models import Performer
 from performers.selectors import performer_list, performer_search
-from performers.services import performer_merge
-from stashsense.errors import ApplicationError
+from performers.services import performer_merge_by_keys
 from stashsense.pagination import BoundedLimitOffsetPagination
 
 
@@ -23,21 +25,14 @@ class PerformerListView(generics.ListAPIView):
     serializer_class = PerformerDetailSerializer
     pagination_class = BoundedLimitOffsetPagination
 
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Name, alias, stash ID or profile URL.")]
-    )
+    @extend_schema(parameters=[PerformerSearchSerializer])
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Performer]:
-        query = self.request.query_params.get("q", "")
-        if len(query) > 500:
-            raise ApplicationError(
-                "The query is too long (500 characters at most).", code="query_too_long"
-            )
-        if "\x00" in query:  # PostgreSQL cannot compare text with a NUL character
-            raise ApplicationError("The query contains a NUL character.", code="invalid")
-        return performer_search(query=query).order_by("name", "id")
+        search = PerformerSearchSerializer(data=self.request.query_params)
+        search.is_valid(raise_exception=True)
+        return performer_search(query=search.validated_data["q"]).order_by("name", "id")
 
 
 class PerformerDetailView(generics.RetrieveAPIView):
@@ -48,28 +43,13 @@ class PerformerDetailView(generics.RetrieveAPIView):
 
 class PerformerMergeView(APIView):
     @extend_schema(request=MergeRequestSerializer, responses={200: MergeResultSerializer})
-    def post(self, request: Request, pk: str) -> Response:
+    def post(self, request: Request, pk: UUID) -> Response:
         body = MergeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        target = Performer.objects.filter(pk=pk).first()
-        if target is None:
-            raise ApplicationError(f"Performer {pk} not found.", code="not_found", status_code=404)
-        source_ids = body.validated_data["sources"]
-        sources = list(Performer.objects.filter(pk__in=source_ids))
-        missing = sorted(str(k) for k in set(source_ids) - {s.pk for s in sources})
-        if missing:
-            raise ApplicationError(
-                f"Performers not found: {', '.join(missing)}.", code="not_found", status_code=404
-            )
-        record = performer_merge(
-            sources=sources,
-            target=target,
+        record = performer_merge_by_keys(
+            target_key=pk,
+            source_keys=body.validated_data["sources"],
             actor=f"api:{request.user.name}",  # type: ignore[union-attr]
             reason=body.validated_data["reason"],
         )
-        result = {
-            "merge_id": record.pk,
-            "performer": performer_list().get(pk=target.pk),
-            "notes": record.notes,
-        }
-        return Response(MergeResultSerializer(result).data, status=status.HTTP_200_OK)
+        return Response(MergeResultSerializer(record).data)

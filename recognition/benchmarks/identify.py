@@ -36,10 +36,10 @@ def identify_scene_timing(sprite: bytes, vtt: str, *, repeats: int) -> dict[str,
         _seconds(lambda: identify_scene(sprite=sprite, vtt=vtt)) for _ in range(max(1, repeats))
     ]
     return {
-        "faces": result["faces"],
-        "persons": len(result["persons"]),
+        "faces": result.faces,
+        "persons": len(result.persons),
         "median_s": round(statistics.median(timings), 3),
-        "last_timings_ms": result["timings_ms"],
+        "last_timings_ms": result.timings_ms,
     }
 
 
@@ -71,9 +71,9 @@ def _identify(sprite: bytes, vtt: str) -> dict[str, Any]:
     body = identify_scene(sprite=sprite, vtt=vtt)
     return {
         "measured": "identify_scene",
-        "faces": body["faces"],
-        "persons": len(body["persons"]),
-        "timings_ms": body["timings_ms"],
+        "faces": body.faces,
+        "persons": len(body.persons),
+        "timings_ms": body.timings_ms,
     }
 
 

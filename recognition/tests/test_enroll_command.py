@@ -46,5 +46,5 @@ def test_enroll_builds_the_first_index_then_appends_and_a_new_photo_is_identifie
     assert f"index #{build.pk}: {Face.objects.count()} faces" in second
 
     probe = sorted((FACES / "Bill_Simon").glob("*.jpg"))[-1]
-    body = identify_image(data=probe.read_bytes(), top_k=1, threshold=None)
-    assert body["faces"][0]["matches"][0]["performer"]["name"] == "Bill Simon"
+    result = identify_image(data=probe.read_bytes(), top_k=1, threshold=None)
+    assert result.faces[0].matches[0].performer.name == "Bill Simon"

@@ -36,6 +36,7 @@ from scraping.sources.base import (
 from scraping.sources.registry import SOURCES, source_factory
 from scraping.tests.test_sync_support import PEOPLE, photos, sync
 from stashsense.errors import ApplicationError
+from stashsense.exceptions import status_of_error
 from stashsense.http import NotFoundError, OutboundClient
 
 pytestmark = pytest.mark.django_db
@@ -244,5 +245,5 @@ def test_a_run_of_a_kind_without_an_implementation_is_refused_before_it_starts()
     with pytest.raises(ApplicationError) as refused:
         sync_run_create(source=source)
 
-    assert refused.value.code == "source_kind" and refused.value.status_code == 400
+    assert refused.value.code == "source_kind" and status_of_error(refused.value) == 400
     assert not SyncRun.objects.filter(source=source).exists()

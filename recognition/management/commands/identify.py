@@ -6,7 +6,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recognition.identification import identify_image, identify_scene
+from recognition.api.serializers import (
+    ImageIdentificationSerializer,
+    SceneIdentificationSerializer,
+)
+from recognition.identification import (
+    ImageIdentification,
+    SceneIdentification,
+    identify_image,
+    identify_scene,
+)
 from stashsense.errors import ApplicationError
 
 
@@ -29,33 +38,46 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file")
         try:
-            if options["vtt"]:
-                body = identify_scene(
-                    sprite=path.read_bytes(),
-                    vtt=options["vtt"].read_text(),
-                    top_k=options["top_k"],
-                    threshold=options["threshold"],
-                )
-            else:
-                body = identify_image(
-                    data=path.read_bytes(), top_k=options["top_k"], threshold=options["threshold"]
-                )
+            result = self._identify(path, options)
         except ApplicationError as error:
             raise CommandError(error.message) from error
-        if options["json"]:
-            self.stdout.write(json.dumps(body))
-            return
-        self._print_human(body)
-
-    def _print_human(self, body: dict[str, Any]) -> None:
-        rows = body.get("persons", body.get("faces", []))
-        for number, row in enumerate(rows):
-            where = row.get("box") or f"{row.get('appearances')} frames"
-            names = (
-                ", ".join(
-                    f"{m['performer']['name']} ({m['confidence']:.0%})" for m in row["matches"]
-                )
-                or "unknown"
+        if options["json"]:  # the API's own serializers, so the body is the API's
+            serializer = (
+                SceneIdentificationSerializer(result)
+                if isinstance(result, SceneIdentification)
+                else ImageIdentificationSerializer(result)
             )
-            self.stdout.write(f"{number}: {where}: {names}")
-        self.stdout.write(f"{len(rows)} found in {body['timings_ms']['total']:.0f} ms")
+            self.stdout.write(json.dumps(serializer.data))
+            return
+        self._print_human(result)
+
+    def _identify(
+        self, path: Path, options: dict[str, Any]
+    ) -> ImageIdentification | SceneIdentification:
+        if options["vtt"]:
+            return identify_scene(
+                sprite=path.read_bytes(),
+                vtt=options["vtt"].read_text(),
+                top_k=options["top_k"],
+                threshold=options["threshold"],
+            )
+        return identify_image(
+            data=path.read_bytes(), top_k=options["top_k"], threshold=options["threshold"]
+        )
+
+    def _print_human(self, result: ImageIdentification | SceneIdentification) -> None:
+        rows: list[tuple[str, list[tuple[str, float]]]]
+        if isinstance(result, SceneIdentification):
+            rows = [
+                (f"{p.appearances} frames", [(m.performer.name, m.confidence) for m in p.matches])
+                for p in result.persons
+            ]
+        else:
+            rows = [
+                (str(f.box), [(m.performer.name, m.confidence) for m in f.matches])
+                for f in result.faces
+            ]
+        for number, (where, matches) in enumerate(rows):
+            names = ", ".join(f"{name} ({confidence:.0%})" for name, confidence in matches)
+            self.stdout.write(f"{number}: {where}: {names or 'unknown'}")
+        self.stdout.write(f"{len(rows)} found in {result.timings_ms['total']:.0f} ms")

@@ -59,10 +59,10 @@ class Command(BaseCommand):
                     f"Resuming library scan #{scan.pk} ({scan.processed} scenes done)."
                 )
             scan = self._execute(scan)
+        except StashError as error:  # before ApplicationError, which it is
+            raise CommandError(f"{error} — run the command again to resume.") from error
         except ApplicationError as error:
             raise CommandError(error.message) from error
-        except StashError as error:
-            raise CommandError(f"{error} — run the command again to resume.") from error
         if scan.status != SceneScanStatus.DONE:
             raise CommandError(f"Library scan #{scan.pk} {scan.status}: {scan.last_error}")
         self.stdout.write(self.style.SUCCESS(_summary(scan)))

@@ -1,0 +1,266 @@
+"""Serializer fields for what the identify endpoints take: images and sprites as uploads or
+base64, frames, VTT text, the known cast, and the ranking parameters.
+
+They read requests as the endpoints always have: a left-out field and a falsy one (null, "",
+[]) are the same, a text value under a file's name is no upload, and every refusal names the
+field in backticks. A size over the limit is a TooLarge, whatever the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
+
+from stashsense.errors import InvalidInput, TooLarge, Unprocessable
+from stashsense.http import BlockedUrlError, OutboundClient, OutboundError
+
+MAX_KNOWN_PERFORMERS = 200
+
+
+def max_upload_bytes() -> int:
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+def _too_large(field: str) -> TooLarge:
+    return TooLarge(
+        f"`{field}` is larger than the {max_upload_bytes() // (1024 * 1024)} MiB limit.",
+        code="too_large",
+    )
+
+
+def uploaded_bytes(upload: UploadedFile, field: str) -> bytes:
+    if upload.size is not None and upload.size > max_upload_bytes():
+        raise _too_large(field)
+    return upload.read()
+
+
+def base64_bytes(value: Any, field: str) -> bytes:
+    """A base64 string (a `data:` URL too) decoded, with the upload size limit applied."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"`{field}` must be a base64 string.", code="invalid")
+    text = value.strip()
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    if len(text) * 3 // 4 > max_upload_bytes():
+        raise _too_large(field)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidInput(f"`{field}` is not valid base64.", code="invalid") from error
+
+
+def image_url_allowed_hosts() -> set[str]:
+    hosts = {h.lower() for h in settings.IMAGE_URL_ALLOWED_HOSTS}
+    if settings.STASH_URL:
+        stash_host = urlsplit(settings.STASH_URL).hostname
+        if stash_host:
+            hosts.add(stash_host.lower())
+    return hosts
+
+
+def image_from_url(url: str) -> bytes:
+    """Fetch an image from an allow-listed host only (the configured Stash by default)."""
+    allowed = image_url_allowed_hosts()
+    host = (urlsplit(url).hostname or "").lower()
+    if host not in allowed:
+        raise InvalidInput(
+            f"`image_url` host {host!r} is not on the allow-list (STASH_URL, STASHSENSE_IMAGE_URL_HOSTS).",
+            code="url_not_allowed",
+        )
+    client = OutboundClient(
+        ssrf_guard=True, allowed_hosts=allowed, max_bytes=max_upload_bytes(), retries=1
+    )
+    try:
+        return client.get(url).content
+    except BlockedUrlError as error:
+        raise InvalidInput(
+            f"`image_url` is not allowed: {error}", code="url_not_allowed"
+        ) from error
+    except OutboundError as error:
+        raise Unprocessable(f"Could not fetch `image_url`: {error}", code="fetch_failed") from error
+    finally:
+        client.close()
+
+
+class OptionalInputField(serializers.Field):
+    """A field that may be left out; a falsy value (null, "", []) counts as left out."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        return super().validate_empty_values(empty if data is not empty and not data else data)
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(OptionalInputField, serializers.FileField):
+    """A multipart file, read into bytes; anything else under its name is no upload."""
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, UploadedFile):
+            raise SkipField
+        return uploaded_bytes(data, str(self.field_name))
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(OptionalInputField):
+    """Base64 text (or a `data:` URL), decoded into bytes."""
+
+    def to_internal_value(self, data: Any) -> bytes:
+        return base64_bytes(data, str(self.field_name))
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class ImageUrlField(OptionalInputField):
+    """An http(s) URL of an image; fetched only from the allow-listed hosts."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or not data.startswith(("http://", "https://")):
+            raise InvalidInput(f"`{self.field_name}` must be an http(s) URL.", code="invalid")
+        return data
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class TextOrFileField(serializers.Field):
+    """Text sent as a string or as a multipart file (a VTT), read as UTF-8."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, UploadedFile):
+            return uploaded_bytes(data, str(self.field_name)).decode("utf-8", errors="replace")
+        if not isinstance(data, str):
+            raise InvalidInput(f"`{self.field_name}` must be text or a file.", code="invalid")
+        return data
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "byte"}})
+class FramesField(OptionalInputField):
+    """A list of base64 images, each decoded; at most STASHSENSE_MAX_FRAMES of them."""
+
+    def to_internal_value(self, data: Any) -> list[bytes]:
+        if not isinstance(data, list):
+            raise InvalidInput(
+                f"`{self.field_name}` must be a list of base64 images.", code="invalid"
+            )
+        if len(data) > settings.STASHSENSE_MAX_FRAMES:
+            raise InvalidInput(
+                f"At most {settings.STASHSENSE_MAX_FRAMES} frames per request.",
+                code="too_many_frames",
+            )
+        return [base64_bytes(frame, f"{self.field_name}[{i}]") for i, frame in enumerate(data)]
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": MAX_KNOWN_PERFORMERS,
+        "items": {
+            "oneOf": [
+                {"type": "string", "description": "Our performer id, or a stash ID."},
+                {
+                    "type": "object",
+                    "properties": {"endpoint": {"type": "string"}, "stash_id": {"type": "string"}},
+                },
+            ]
+        },
+        "description": "The scene's cast, weighed as a prior: our ids, stash IDs or "
+        "{endpoint, stash_id} pairs. A form sends them as JSON or comma-separated.",
+    }
+)
+class KnownPerformersField(serializers.Field[list[Any], Any, list[Any], Any]):
+    """The performers already known to be in a scene (a list, in a form as JSON or a,b,c)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, default=list, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:  # null is no list: refused below, not taken for "left out"
+            return (False, None)
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        name = self.field_name
+        if isinstance(data, str):
+            data = self._from_text(data)
+        if not isinstance(data, list) or len(data) > MAX_KNOWN_PERFORMERS:
+            raise InvalidInput(
+                f"`{name}` must be a list ({MAX_KNOWN_PERFORMERS} at most).", code="invalid"
+            )
+        for item in data:  # PostgreSQL cannot compare text with a NUL character
+            values = item.values() if isinstance(item, dict) else [item]
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                raise InvalidInput(f"`{name}` holds a NUL character.", code="invalid")
+        return data
+
+    def _from_text(self, text: str) -> Any:
+        if not text.strip().startswith("["):
+            return [item for item in text.split(",") if item.strip()]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidInput(f"`{self.field_name}` is not valid JSON.", code="invalid") from error
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class RoundedFloatField(serializers.Field[float, float, float, Any]):
+    """A float as the bodies show it: rounded to 4 decimals (output only)."""
+
+    def to_representation(self, value: float) -> float:
+        return round(float(value), 4)
+
+
+def top_k_field() -> serializers.IntegerField:
+    """How many candidates per face or person (1-20, default 3)."""
+    invalid = "`top_k` must be an integer."
+    out_of_range = "`top_k` must be between 1 and 20."
+    return serializers.IntegerField(
+        default=3,
+        min_value=1,
+        max_value=20,
+        help_text="Candidates per face or person.",
+        error_messages={
+            "invalid": invalid,
+            "null": invalid,
+            "max_string_length": invalid,
+            "min_value": out_of_range,
+            "max_value": out_of_range,
+        },
+    )
+
+
+class ThresholdField(serializers.FloatField):
+    """The lowest confidence a candidate needs (0-1); left out or blank: the calibrated one."""
+
+    def __init__(self) -> None:
+        invalid = "`threshold` must be a number."
+        out_of_range = "`threshold` must be between 0.0 and 1.0."
+        super().__init__(
+            required=False,
+            allow_null=True,
+            min_value=0.0,
+            max_value=1.0,
+            help_text="Lowest confidence shown; default: the index's calibrated threshold.",
+            error_messages={
+                "invalid": invalid,
+                "max_string_length": invalid,
+                "overflow": invalid,
+                "min_value": out_of_range,
+                "max_value": out_of_range,
+            },
+        )
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        return super().validate_empty_values(None if data == "" else data)

@@ -1,0 +1,224 @@
+"""The Stash side's bodies: scenes named by id, the plugin's feedback, stored suggestions, scans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.validators import RegexValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from performers.api.serializers import PerformerSummarySerializer
+from performers.models import Performer
+from recognition.api.fields import (
+    KnownPerformersField,
+    RoundedFloatField,
+    ThresholdField,
+    base64_bytes,
+    top_k_field,
+)
+from recognition.api.serializers import (
+    IdentifySceneRequestSerializer,
+    SceneIdentificationSerializer,
+)
+from stash.choices import SuggestionOrigin
+from stash.models import SceneScan, SceneSuggestion
+from stash.plugin_feedback import FeedbackOutcome, FrameRef
+from stash.selectors import suggestion_performers
+from stashsense.errors import NotFound
+from stashsense.serializers import FirstErrorSerializer
+
+SCENE_ID_PATTERN = r"^[0-9]{1,20}$"
+MAX_THUMBNAIL_CHARS = 2 * 1024 * 1024
+
+scene_id_validator = RegexValidator(SCENE_ID_PATTERN, 'A Stash scene id is a number, e.g. "42".')
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class IsoDateTimeField(serializers.Field[datetime, str, str, Any]):
+    """A time as Python's isoformat() writes it (`+00:00`, not DRF's `Z`), as always shown."""
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+# --- scenes named by their Stash id ----------------------------------------------------------
+
+
+class StashIdentifySceneRequestSerializer(IdentifySceneRequestSerializer):
+    """`POST /identify/scene`, which also takes a `stash_scene_id`: the scene read from Stash."""
+
+    stash_scene_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="A scene of the configured Stash; its sprite and cast are read from there.",
+        error_messages={"invalid": "`stash_scene_id` must be a Stash scene id."},
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        scene = super().validate(attrs)
+        if attrs.get("stash_scene_id"):  # named: what was sent besides is not looked at
+            scene.update(sprite=None, vtt=None, frames=None, stash_scene_id=attrs["stash_scene_id"])
+        return scene
+
+
+class SceneSuggestionRequestSerializer(FirstErrorSerializer):
+    """`POST /scenes/<id>/suggestions`: identify the Stash scene now."""
+
+    default_error_messages = {"invalid": "The request body must be a JSON object."}
+
+    known_performer_ids = KnownPerformersField()
+    top_k = top_k_field()
+    threshold = ThresholdField()
+
+
+class SceneSuggestionSerializer(serializers.Serializer[SceneSuggestion]):
+    """A stored scene suggestion, its candidates' performers as they are now."""
+
+    stash_scene_id = serializers.CharField()
+    origin = serializers.ChoiceField(SuggestionOrigin.choices)
+    scan_id = serializers.IntegerField(allow_null=True)
+    created_at = IsoDateTimeField()
+    updated_at = IsoDateTimeField()
+    result = serializers.SerializerMethodField(
+        help_text="The body of POST /api/v1/identify/scene, names and stash IDs as of now."
+    )
+
+    @extend_schema_field(SceneIdentificationSerializer)
+    def get_result(self, suggestion: SceneSuggestion) -> dict[str, Any]:
+        return _with_current_performers(
+            suggestion.result, suggestion_performers(suggestion=suggestion)
+        )
+
+
+def _with_current_performers(
+    result: dict[str, Any], performers: dict[str, Performer]
+) -> dict[str, Any]:
+    """The stored body with each candidate's performer block re-read; vanished ones left out."""
+    current = {key: PerformerSummarySerializer(p).data for key, p in performers.items()}
+    persons = [p for p in result.get("persons") or [] if isinstance(p, dict)]
+    return {
+        **result,
+        "persons": [
+            {
+                **person,
+                "matches": [
+                    {**match, "performer": current[key]}
+                    for match in person.get("matches") or []
+                    if isinstance(match, dict)
+                    and isinstance(match.get("performer"), dict)
+                    and (key := str(match["performer"].get("id"))) in current
+                ],
+            }
+            for person in persons
+        ],
+    }
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+class FeedbackBoxSerializer(serializers.Serializer[dict[str, int]]):
+    x = serializers.IntegerField(min_value=0)
+    y = serializers.IntegerField(min_value=0)
+    w = serializers.IntegerField(min_value=1)
+    h = serializers.IntegerField(min_value=1)
+
+
+class FeedbackFrameSerializer(serializers.Serializer[dict[str, Any]]):
+    index = serializers.IntegerField(min_value=0, max_value=10_000)
+    box = FeedbackBoxSerializer(required=False)
+
+
+class FeedbackRequestSerializer(serializers.Serializer[dict[str, Any]]):
+    """`POST /feedback`: the user confirmed or rejected a candidate for a person of a scene.
+
+    The validated data are the feedback services' arguments (and the decision). Field errors
+    are listed per field (DRF's form); then an unknown performer is NotFound and a thumbnail
+    that is not base64 InvalidInput, in that order.
+    """
+
+    stash_scene_id = serializers.CharField(max_length=20, validators=[scene_id_validator])
+    person = serializers.IntegerField(min_value=0, max_value=10_000)
+    performer_id = serializers.UUIDField(help_text="Our performer id (from the candidates).")
+    decision = serializers.ChoiceField(["confirm", "reject"])
+    thumbnail = serializers.CharField(
+        required=False, max_length=MAX_THUMBNAIL_CHARS, help_text="data:image/jpeg;base64,..."
+    )
+    frames = serializers.ListField(
+        child=FeedbackFrameSerializer(),
+        required=False,
+        max_length=200,
+        help_text="The person's frames as the identification returned them: {index, box}.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        performer = Performer.objects.filter(pk=attrs["performer_id"]).first()
+        if performer is None:
+            raise NotFound(
+                f"No performer {attrs['performer_id']} (merged or deleted since?).",
+                code="performer_not_found",
+            )
+        thumbnail = attrs.get("thumbnail")
+        return {
+            "decision": attrs["decision"],
+            "stash_scene_id": attrs["stash_scene_id"],
+            "person": attrs["person"],
+            "performer": performer,
+            "thumbnail": base64_bytes(thumbnail, "thumbnail") if thumbnail else None,
+            "frames": [FrameRef(f["index"], f.get("box")) for f in attrs.get("frames") or []],
+        }
+
+
+class FeedbackResultSerializer(serializers.Serializer[FeedbackOutcome]):
+    decision = serializers.CharField()
+    face_added = serializers.BooleanField()
+    face_id = serializers.IntegerField(allow_null=True)
+    duplicate = serializers.BooleanField()
+    review_item_id = serializers.IntegerField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField()
+
+
+# --- library scans ---------------------------------------------------------------------------
+
+
+class SceneScanSerializer(serializers.ModelSerializer[SceneScan]):
+    progress = RoundedFloatField(read_only=True)
+    target = serializers.IntegerField(read_only=True)
+    created_at = IsoDateTimeField(read_only=True)
+    started_at = IsoDateTimeField(read_only=True, allow_null=True)
+    heartbeat_at = IsoDateTimeField(read_only=True, allow_null=True)
+    finished_at = IsoDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = SceneScan
+        fields = [
+            "id",
+            "status",
+            "options",
+            "progress",
+            "total",
+            "target",
+            "identified",
+            "skipped",
+            "skip_reasons",
+            "errors",
+            "persons",
+            "pages",
+            "cursor",
+            "last_error",
+            "worker",
+            "created_at",
+            "started_at",
+            "heartbeat_at",
+            "finished_at",
+        ]
+        read_only_fields = fields  # an answer only: every field is always there
+
+
+class SceneScanListSerializer(serializers.Serializer[dict[str, Any]]):
+    scans = SceneScanSerializer(many=True)
