@@ -82,6 +82,7 @@ DATETIME_KEYS = {
     "finished_at",
     "last_used_at",
     "upstream_updated_at",
+    "fitted_at",
 }
 # Database row ids other than performers': sequences move with every test that ran before.
 ROW_ID_KEYS = {"face_id", "review_item_id", "merge_id", "scan_id"}
@@ -622,6 +623,9 @@ def answers(
         IMAGE_URL_ALLOWED_HOSTS=[],
         STASHSENSE_FEEDBACK_ADD_FACES=True,
         STASHSENSE_FEEDBACK_MIN_CONFIDENCE=0.5,
+        # Recorded on the release whose only gallery profile was scrfd-dlib: pinned to it, the
+        # bodies stay a before/after guard of the API edge whatever the default profile is.
+        STASHSENSE_PROFILE="scrfd-dlib",
         # the per-key rate limit counts in the cache: not in a Redis that other runs share
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
     )
