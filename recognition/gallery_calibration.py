@@ -167,6 +167,15 @@ def fit_gallery_calibrator(
         tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
         calibrator.threshold = float(_sigmoid(np.asarray([tail]))[0])
         method = "normal tail"
+        if len(values) * target_far >= 1:
+            # Real impostor tails are often heavier than normal: where the samples can show
+            # their own quantile (however roughly), the threshold is never looser than it.
+            observed = threshold_for_far(_sigmoid(values), target_far)
+            if observed > calibrator.threshold:
+                calibrator.threshold, method = (
+                    observed,
+                    "normal tail, held at the samples' quantile",
+                )
     else:
         calibrator.threshold = floor
         method = "profile default"
