@@ -3,8 +3,10 @@
     manage.py bench_bundle run --faces 20000 100000
 
 For each size `size_run` makes a publisher and a consumer data folder (file SQLite, or
-databases on the Postgres server given with --postgres), fills the publisher with random 128-d
-faces, builds its index, exports a full bundle and imports it into the consumer. Every step
+databases on the Postgres server given with --postgres), fills the publisher with random faces
+of the serving profile's dimension (on a fresh database the default profile, or
+STASHSENSE_PROFILE), builds its index, exports a full bundle and imports it into the consumer,
+all with that one profile, as a fresh publisher and consumer would. Every step
 (`manage.py bench_bundle fill|index|export|import`, `run_phase` here) runs in its own process,
 which reports its wall time, its resident memory before the work and its peak; the run prints
 one JSON object per size. Memory that stays flat between sizes, apart from the vector index
@@ -31,12 +33,10 @@ from django.conf import settings
 from bundles.export import bundle_export
 from bundles.importer import bundle_import
 from performers.models import Performer, StashId
-from recognition.configured_profile import profile_for
+from recognition.configured_profile import profile_for, serving_profile
 from recognition.models import Face
 from recognition.services import index_build
 
-PROFILE = "scrfd-dlib"
-DIM = 128
 BATCH = 5000
 CROP_BYTES = 2500  # a 150 px JPEG face chip is 2-6 kB
 PHASES = ("fill", "index", "export", "import")
@@ -53,8 +53,11 @@ class Phase:
     path: Path | None = None
 
 
-def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> int:
-    """Add `performers` synthetic performers with a stash ID each and `faces` random faces."""
+def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> dict[str, Any]:
+    """Add `performers` synthetic performers with a stash ID each and `faces` random faces of
+    the serving profile; what was added (faces, profile, dim)."""
+    profile = serving_profile()
+    dim = profile_for(profile).dim
     rng = np.random.default_rng(seed)
     people = [
         Performer(name=f"Synthetic {seed}-{n}", normalized_name=f"synthetic {seed} {n}")
@@ -72,13 +75,13 @@ def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> int:
     added = 0
     while added < faces:
         count = min(BATCH, faces - added)
-        vectors = (rng.standard_normal((count, DIM)) / np.sqrt(DIM)).astype(np.float32)
+        vectors = (rng.standard_normal((count, dim)) / np.sqrt(dim)).astype(np.float32)
         owners = rng.integers(0, performers, size=count)
         Face.objects.bulk_create(
             [
                 Face(
                     performer=people[owner],
-                    profile=PROFILE,
+                    profile=profile,
                     embedding=vector.tobytes(),
                     crop=crop,
                     box={"x": 0, "y": 0, "w": 150, "h": 150},
@@ -88,12 +91,12 @@ def gallery_fill(*, faces: int, performers: int, seed: int = 1) -> int:
             ]
         )
         added += count
-    return added
+    return {"faces": added, "profile": profile, "dim": dim}
 
 
 def run_phase(phase: Phase) -> dict[str, Any]:
     """One step in this process, on the database the environment configures."""
-    profile_for(PROFILE).describe()  # models loaded before the baseline, as in a server
+    profile_for().describe()  # models loaded before the baseline, as in a server
     baseline = _rss_mb()
     started = time.perf_counter()
     result: dict[str, Any] = _phase_work(phase)
@@ -104,15 +107,16 @@ def run_phase(phase: Phase) -> dict[str, Any]:
 
 
 def _phase_work(phase: Phase) -> dict[str, Any]:
+    # Every step takes the serving profile: what a publisher and a consumer use untold.
     if phase.name == "fill":
-        return {"faces": gallery_fill(faces=phase.faces, performers=phase.performers)}
+        return gallery_fill(faces=phase.faces, performers=phase.performers)
     if phase.name == "index":
-        return {"index_faces": index_build(profile=PROFILE).faces}
+        return {"index_faces": index_build().faces}
     if phase.name == "export" and phase.out is not None:
-        export = bundle_export(destination=phase.out, profile=PROFILE)
+        export = bundle_export(destination=phase.out)
         return {"bytes": Path(export.path).stat().st_size}
     if phase.name == "import" and phase.path is not None:
-        record = bundle_import(path=phase.path, profile=PROFILE)
+        record = bundle_import(path=phase.path)
         return {"faces": record.counts.get("faces_created", 0)}
     raise ValueError(f"unknown or incomplete phase {phase}")
 
@@ -133,14 +137,16 @@ def size_run(faces: int, postgres: str | None, workdir: Path) -> dict[str, Any]:
         )
     bundle = workdir / f"bundle-{faces}.zip"
     performers = max(1, faces * 3 // 10)
-    report: dict[str, Any] = {"faces": faces, "performers": performers, "dim": DIM}
+    report: dict[str, Any] = {"faces": faces, "performers": performers}
     report["fill"] = _run(
         envs["publisher"], "fill", "--faces", str(faces), "--performers", str(performers)
     )
+    dim = int(report["fill"]["dim"])
+    report.update(profile=report["fill"]["profile"], dim=dim)
     report["index"] = _run(envs["publisher"], "index")
     report["export"] = _run(envs["publisher"], "export", "--out", str(bundle))
     report["import"] = _run(envs["consumer"], "import", "--path", str(bundle))
-    report["index_mb"] = round(faces * DIM * 4 / 1024 / 1024, 1)
+    report["index_mb"] = round(faces * dim * 4 / 1024 / 1024, 1)
     report["database"] = "postgres" if postgres else "sqlite"
     return report
 

@@ -15,6 +15,7 @@ from bundles.tests.test_bundle_support import (
     bundle_env,
     consumer_wipe,
     face_add,
+    face_vector,
     publish_gallery,
     search_state,
 )
@@ -23,7 +24,6 @@ from performers.models import MergeRecord, Performer, StashId
 from performers.services import performer_alias_add, performer_merge, performer_split
 from recognition.models import Face
 from recognition.services import face_remove
-from recognition.tests.factories import face_near, identity_centre
 
 __all__ = ["bundle_env"]
 
@@ -53,7 +53,7 @@ def _publish(folder: Path) -> Published:
     first = bundle_export(destination=folder / "first.zip")
     b, c, d = people[1], people[2], people[3]
     performer_alias_add(performer=b, name="B New Alias")
-    vectors["B2"] = bytes(face_add(b, face_near(identity_centre(1), 777)).embedding)
+    vectors["B2"] = bytes(face_add(b, face_vector(1, 777)).embedding)
     Face.objects.filter(embedding=vectors["C0"]).update(quality=0.5)
     face_remove(face=_face(vectors["D1"]))
     performer_merge(sources=[d], target=c, actor="publisher")
@@ -99,7 +99,7 @@ def test_local_merges_removals_and_rejections_survive_an_import(
     assert _face(vectors["D1"]).status == "active"
     # Everything else follows the bundle, and the gallery answers from the new index.
     assert MergeRecord.objects.filter(actor_label="curator").count() == 1
-    answers = search_state(np.stack([face_near(identity_centre(1), 5)]), k=1)
+    answers = search_state(np.stack([face_vector(1, 5)]), k=1)
     assert answers[0][0][0] == str(a.pk)
 
 

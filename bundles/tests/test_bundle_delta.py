@@ -17,6 +17,7 @@ from bundles.tests.test_bundle_support import (
     consumer_wipe,
     face_add,
     face_state,
+    face_vector,
     graph_state,
     probes,
     publish_gallery,
@@ -26,7 +27,6 @@ from performers.models import Performer, PerformerAlias, StashId
 from performers.services import StashIdInput, performer_alias_add, performer_create, performer_merge
 from recognition.models import Face
 from recognition.services import face_remove, face_restore
-from recognition.tests.factories import face_near, identity_centre
 from stashsense.errors import ApplicationError
 
 __all__ = ["bundle_env"]
@@ -45,7 +45,7 @@ def _publish_three_versions(folder: Path) -> tuple[list[BundleExport], list[tupl
         name="Performer 5", stash_ids=[StashIdInput("https://fansdb.cc/graphql", "f5")]
     )
     for i in range(2):
-        face_add(newcomer, face_near(identity_centre(5), 500 + i))
+        face_add(newcomer, face_vector(5, 500 + i))
     performer_alias_add(performer=people[0], name="Newer 0")
     Performer.objects.filter(pk=people[0].pk).update(country="CA")
     StashId.objects.create(performer=people[1], endpoint="https://fansdb.cc/graphql", stash_id="f1")

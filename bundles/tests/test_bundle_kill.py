@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from recognition.engine.profile_registry import DEFAULT_PROFILE
 from stashsense.tests.fault.stack import (
     Stack,
     log_tail,
@@ -20,15 +21,18 @@ from stashsense.tests.fault.stack import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.models]
 
+# The gallery the consumer serves untold: the bundles carry the default profile, as every
+# step of `bench_bundle` takes the serving one.
 SEARCH_FIRST_FACE = (
     "import numpy as np; from recognition.models import Face, IndexBuild; "
+    "from recognition.configured_profile import serving_profile; "
     "from recognition.searchable_gallery import gallery_for; "
     "face = Face.objects.order_by('pk').first(); "
-    "hits = gallery_for('scrfd-dlib').search(np.frombuffer(bytes(face.embedding), "
+    "hits = gallery_for(serving_profile()).search(np.frombuffer(bytes(face.embedding), "
     "dtype=np.float32)[None, :], 1); "
     "build = IndexBuild.objects.get(active=True); "
     "print('SERVING', build.pk, build.faces, hits[0][0].face_id == face.pk, "
-    "hits[0][0].performer_id == str(face.performer_id))"
+    "hits[0][0].performer_id == str(face.performer_id), build.profile)"
 )
 
 
@@ -57,7 +61,7 @@ def test_an_import_killed_mid_way_leaves_the_old_gallery_and_a_rerun_applies_it(
     consumer = stack_create(tmp_path / "consumer")
     consumer.manage("import_bundle", str(small))
     before = _serving(consumer)
-    assert before[1:] == ["2000", "True", "True"]
+    assert before[1:] == ["2000", "True", "True", DEFAULT_PROFILE]
     log = tmp_path / "import.log"
     process = consumer.spawn([sys.executable, "manage.py", "import_bundle", str(large)], log)
     wal = Path(f"{consumer.database}-wal")
@@ -82,6 +86,6 @@ def test_an_import_killed_mid_way_leaves_the_old_gallery_and_a_rerun_applies_it(
 
     assert "applied full bundle" in output, output
     after = _serving(consumer)
-    assert after[0] != before[0] and after[1:] == ["42000", "True", "True"]
+    assert after[0] != before[0] and after[1:] == ["42000", "True", "True", DEFAULT_PROFILE]
     statuses = consumer.query("SELECT status FROM recognition_bundleimport ORDER BY id")
     assert [s for (s,) in statuses] == ["done", "failed", "done"]

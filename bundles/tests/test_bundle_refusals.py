@@ -130,6 +130,8 @@ def _with_manifest(bundle: Path, target: Path, change: Callable[[dict[str, Any]]
         (lambda m: m["profile"]["model_hashes"].update(recogniser="0" * 64), "model recogniser"),
         (lambda m: m["profile"]["preprocessing"].update(flip_average=False), "flip_average"),
         (lambda m: m["profile"].update(name="buffalo_l"), "'buffalo_l' gallery"),
+        # A publisher still on the old default profile: refused, with how to serve it anyway.
+        (lambda m: m["profile"].update(name="scrfd-dlib"), "STASHSENSE_PROFILE=scrfd-dlib"),
     ],
 )
 def test_a_bundle_made_with_other_models_is_refused_with_the_reason(

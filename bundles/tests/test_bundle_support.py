@@ -21,13 +21,16 @@ from bundles.models import BundleEntry, BundleImport
 from curation.models import ReviewItem
 from performers.models import BodyModification, MergeRecord, Performer, Source
 from performers.services import StashIdInput, performer_create, source_upsert
+from recognition.configured_profile import serving_profile_forget
+from recognition.engine.profile_registry import DEFAULT_PROFILE
 from recognition.models import Face, IndexBuild, SourceImage
 from recognition.searchable_gallery import galleries_reset, gallery_for
 from recognition.services import index_build
 from recognition.tests.engine.support import default_profile_or_skip
-from recognition.tests.factories import face_near, identity_centre, jpeg_bytes
+from recognition.tests.factories import jpeg_bytes
 
-PROFILE = "scrfd-dlib"
+# What a publisher and a consumer serve untold: bundles carry the default profile.
+PROFILE = DEFAULT_PROFILE
 STASHDB = "https://stashdb.org/graphql"
 SOURCE_KEY = "publisher-secret-api-key"
 
@@ -38,9 +41,26 @@ def bundle_env(db: None, settings: LazySettings, tmp_path: Path) -> Iterator[Pat
     default_profile_or_skip()
     settings.INDEX_DIR = tmp_path / "index"
     settings.DATA_DIR = tmp_path
-    galleries_reset()
+    _forget_galleries()
     yield tmp_path
+    _forget_galleries()
+
+
+def _forget_galleries() -> None:
+    """Loaded galleries and the cached serving profile: another test's index must not linger."""
     galleries_reset()
+    serving_profile_forget()
+
+
+def face_vector(identity: int, seed: int) -> np.ndarray:
+    """A synthetic face of `identity` at the profile's dimension: two faces of one identity
+    are about 0.24 apart (L2; 0.07 in cosine), two identities about 0.9 (1.0 in cosine), so a
+    probe's nearest faces are its identity's under either metric."""
+    dim = default_profile_or_skip().dim
+    spread = 1 / np.sqrt(2 * dim)  # two draws of this deviation lie 1.0 apart on average
+    centre = np.random.default_rng(identity).normal(0.0, 0.9 * spread, dim)
+    noise = np.random.default_rng(seed + 10_000).normal(0.0, 0.24 * spread, dim)
+    return (centre + noise).astype(np.float32)
 
 
 def face_add(performer: Performer, vector: np.ndarray, *, image: SourceImage | None = None) -> Face:
@@ -80,9 +100,7 @@ def publish_gallery(performers: int = 5, faces_each: int = 3) -> list[Performer]
             sha256=f"{n:064d}",
         )
         for i in range(faces_each):
-            face_add(
-                person, face_near(identity_centre(n), n * 100 + i), image=image if i == 0 else None
-            )
+            face_add(person, face_vector(n, n * 100 + i), image=image if i == 0 else None)
         people.append(person)
     index_build(profile=PROFILE)
     return people
@@ -97,7 +115,7 @@ def consumer_wipe() -> None:
     IndexBuild.objects.all().delete()
     BundleImport.objects.all().delete()
     BundleEntry.objects.all().delete()
-    galleries_reset()
+    _forget_galleries()
 
 
 def graph_state() -> list[dict[str, Any]]:
@@ -127,7 +145,7 @@ def search_state(probes: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]
 
 
 def probes(count: int = 5) -> np.ndarray:
-    return np.stack([face_near(identity_centre(n), 9000 + n) for n in range(count)])
+    return np.stack([face_vector(n, 9000 + n) for n in range(count)])
 
 
 def rewrite_bundle(source: Path, target: Path, changes: dict[str, bytes]) -> None:
@@ -151,6 +169,7 @@ __all__ = [
     "consumer_wipe",
     "face_add",
     "face_state",
+    "face_vector",
     "graph_state",
     "probes",
     "publish_gallery",
