@@ -25,9 +25,8 @@ from recognition.models import Face, IndexBuild, SourceImage
 from recognition.searchable_gallery import galleries_reset, gallery_for
 from recognition.services import index_build
 from recognition.tests.engine.support import default_profile_or_skip
-from recognition.tests.factories import face_near, identity_centre, jpeg_bytes
+from recognition.tests.factories import PROFILE, face_near, identity_centre, jpeg_bytes
 
-PROFILE = "scrfd-dlib"
 STASHDB = "https://stashdb.org/graphql"
 SOURCE_KEY = "publisher-secret-api-key"
 
