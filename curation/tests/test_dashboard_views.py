@@ -20,7 +20,7 @@ from performers.services import StashIdInput, performer_create
 from performers.tests.factories import STASHDB, SourceFactory
 from recognition.choices import BuildStatus, FaceStatus
 from recognition.models import IndexBuild
-from recognition.tests.factories import FaceFactory
+from recognition.tests.factories import PROFILE, FaceFactory
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
 
@@ -188,7 +188,7 @@ def test_jobs_page_and_feed_show_progress_and_errors(client_in: Client) -> None:
         last_error="HTTP 502 from upstream",
     )
     IndexBuild.objects.create(
-        profile="scrfd-dlib",
+        profile=PROFILE,
         path="/tmp/x",
         progress=0.25,
         error="disk full",

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from recognition.choices import FaceStatus
 from recognition.models import IndexBuild
-from recognition.tests.factories import FaceFactory
+from recognition.tests.factories import PROFILE, FaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_remove_from_performer_action_removes_the_face(admin_client_in: Client) 
 
 
 def test_index_builds_are_read_only(admin_client_in: Client) -> None:
-    build = IndexBuild.objects.create(profile="scrfd-dlib", path="/tmp/index")
+    build = IndexBuild.objects.create(profile=PROFILE, path="/tmp/index")
     assert (
         admin_client_in.get(reverse("admin:recognition_indexbuild_changelist")).status_code == 200
     )

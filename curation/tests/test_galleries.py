@@ -16,9 +16,18 @@ from curation.face_distances import (
     thresholds_for,
 )
 from curation.links import endpoint_label, stash_id_page
-from recognition.tests.factories import at_distance, face_near, identity_centre
+from recognition.tests.factories import (
+    DIM,
+    METRIC,
+    PROFILE,
+    at_distance,
+    face_near,
+    identity_centre,
+)
 
 DLIB = PROFILE_THRESHOLDS["scrfd-dlib"]
+# Synthetic faces are the default profile's: judge them by its thresholds, in its metric.
+DEFAULT = thresholds_for(PROFILE)
 
 
 def test_pairwise_l2_matches_numpy() -> None:
@@ -42,10 +51,13 @@ def test_gallery_distance_separates_same_and_different_people() -> None:
     first = np.stack([face_near(anna, i) for i in range(5)])
     second = np.stack([face_near(anna, 100 + i) for i in range(4)])
     other = np.stack([face_near(bea, i) for i in range(4)])
-    same, different = gallery_distance(first, second, "l2"), gallery_distance(first, other, "l2")
-    assert same is not None and same < DLIB.same
-    assert different is not None and different > DLIB.different
-    assert gallery_distance(first, np.zeros((0, 128), np.float32), "l2") is None
+    same, different = (
+        gallery_distance(first, second, METRIC),
+        gallery_distance(first, other, METRIC),
+    )
+    assert same is not None and same < DEFAULT.same
+    assert different is not None and different > DEFAULT.different
+    assert gallery_distance(first, np.zeros((0, DIM), np.float32), METRIC) is None
 
 
 def test_one_lookalike_photo_does_not_make_two_people_one() -> None:
@@ -53,8 +65,8 @@ def test_one_lookalike_photo_does_not_make_two_people_one() -> None:
     first = np.stack([face_near(anna, i) for i in range(5)])
     # Bea's gallery holds one photo that is really Anna's.
     second = np.stack([face_near(bea, i) for i in range(4)] + [face_near(anna, 50)])
-    distance = gallery_distance(first, second, "l2")
-    assert distance is not None and distance > DLIB.different
+    distance = gallery_distance(first, second, METRIC)
+    assert distance is not None and distance > DEFAULT.different
 
 
 def test_face_agreement_is_calibrated_at_the_thresholds() -> None:
@@ -66,11 +78,11 @@ def test_face_agreement_is_calibrated_at_the_thresholds() -> None:
 def test_outlier_distance_and_score() -> None:
     centre = identity_centre(3)
     rest = np.stack([face_near(centre, i) for i in range(5)])
-    stranger = at_distance(centre, 0.9, seed=1)
-    distance = distance_to_rest(stranger, rest, "l2")
-    assert distance is not None and distance > DLIB.outlier_min
-    assert outlier_score(distance, DLIB) == 1.0
-    assert outlier_score(0.3, DLIB) == 0.0
+    stranger = at_distance(centre, DEFAULT.contradiction_min + 0.2, seed=1)
+    distance = distance_to_rest(stranger, rest, METRIC)
+    assert distance is not None and distance > DEFAULT.outlier_min
+    assert outlier_score(distance, DEFAULT) == 1.0
+    assert outlier_score(DEFAULT.same - 0.1, DEFAULT) == 0.0
 
 
 def test_unknown_profiles_get_cosine_thresholds() -> None:

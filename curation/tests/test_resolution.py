@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from curation.choices import EvidenceKind, ReviewKind, ReviewStatus
+from curation.face_distances import thresholds_for
 from curation.models import ReviewItem
 from curation.resolution.decisions import pair_key
 from curation.services import identity_resolve_performer, review_item_reject
@@ -13,6 +14,9 @@ from performers.models import MergeRecord, Performer
 from performers.services import StashIdInput, performer_create, performer_split
 from performers.tests.factories import STASHDB, SourceFactory
 from recognition.tests.factories import (
+    DIM,
+    METRIC,
+    PROFILE,
     FaceFactory,
     at_distance,
     face_near,
@@ -26,6 +30,11 @@ FANSDB = "https://fansdb.cc/graphql"
 TPDB = "https://api.theporndb.net"
 UUID_A = "0b5a4c1e-1111-4a2b-9c3d-000000000001"
 UUID_B = "0b5a4c1e-2222-4a2b-9c3d-000000000002"
+# The faces are the default profile's, and so are the distances that decide.
+THRESHOLDS = thresholds_for(PROFILE)
+# Close enough to back a shared name, too far to stand alone.
+IN_BETWEEN = (THRESHOLDS.face_only_max + THRESHOLDS.name_and_face_max) / 2
+CLEARLY_SOMEONE_ELSE = THRESHOLDS.contradiction_min + 0.2
 
 
 def test_explicit_stashdb_link_merges_into_the_older_performer() -> None:
@@ -122,7 +131,7 @@ def test_same_name_and_close_faces_open_a_review_item() -> None:
     assert item.kind == ReviewKind.DUPLICATE and item.status == ReviewStatus.OPEN
     assert (item.performer_a, item.performer_b) == (first, second)
     assert item.evidence[0]["kind"] == EvidenceKind.NAME_AND_FACE
-    assert item.evidence[0]["details"]["distance"] < 0.5
+    assert item.evidence[0]["details"]["distance"] < THRESHOLDS.same
     assert 0.5 < item.score <= 1.0
     assert Performer.objects.count() == 2
 
@@ -180,7 +189,7 @@ def test_faces_in_between_without_a_name_do_nothing() -> None:
     first = performer_create(name="Completely Different")
     second = performer_create(name="Another Name")
     FaceFactory.create(performer=first, vector=centre)
-    FaceFactory.create(performer=second, vector=at_distance(centre, 0.48, seed=1))
+    FaceFactory.create(performer=second, vector=at_distance(centre, IN_BETWEEN, seed=1))
 
     identity_resolve_performer(performer=second)
 
@@ -209,7 +218,7 @@ def test_strong_link_with_clearly_different_faces_waits_for_a_curator() -> None:
     second = performer_create(name="B", urls=["https://x.com/Anna"])
     centre = identity_centre(1)
     gallery(first, centre, 3, seed=1)
-    gallery(second, at_distance(centre, 0.95, seed=2), 3, seed=2)
+    gallery(second, at_distance(centre, CLEARLY_SOMEONE_ELSE, seed=2), 3, seed=2)
 
     outcome = identity_resolve_performer(performer=second)
 
@@ -329,10 +338,13 @@ def test_face_only_search_uses_the_active_index(
     path = Path(str(tmp_path)) / "index.bin"
     faces = list(Face.objects.order_by("pk"))
     build_from_batches(
-        path, 128, "l2", [(np.array([f.pk for f in faces]), np.stack([f.vector() for f in faces]))]
+        path,
+        DIM,
+        METRIC,
+        [(np.array([f.pk for f in faces]), np.stack([f.vector() for f in faces]))],
     )
     IndexBuild.objects.create(
-        profile="scrfd-dlib",
+        profile=PROFILE,
         path=str(path),
         status=BuildStatus.DONE,
         active=True,

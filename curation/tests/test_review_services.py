@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from curation.choices import ReviewKind, ReviewStatus
+from curation.face_distances import thresholds_for
 from curation.models import ReviewItem
 from curation.services import (
     face_check_outlier,
@@ -27,10 +28,21 @@ from curation.tests.factories import (
 from performers.models import MergeRecord, Performer
 from performers.services import performer_create
 from recognition.choices import FaceStatus
-from recognition.tests.factories import FaceFactory, at_distance, gallery, identity_centre
+from recognition.tests.factories import (
+    PROFILE,
+    FaceFactory,
+    at_distance,
+    gallery,
+    identity_centre,
+)
 from stashsense.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
+
+# The faces are the default profile's: a stranger sits past where its distances say
+# "someone else".
+THRESHOLDS = thresholds_for(PROFILE)
+STRANGER = THRESHOLDS.contradiction_min + 0.2
 
 
 @pytest.fixture
@@ -158,11 +170,11 @@ def test_keeping_a_face_stops_it_being_flagged(alice: Any) -> None:
     performer = performer_create(name="Anna")
     centre = identity_centre(1)
     gallery(performer, centre, 4, seed=1)
-    stranger = FaceFactory.create(performer=performer, vector=at_distance(centre, 0.9, seed=5))
+    stranger = FaceFactory.create(performer=performer, vector=at_distance(centre, STRANGER, seed=5))
 
     item = face_check_outlier(face=stranger)
     assert item is not None and item.kind == ReviewKind.SUSPICIOUS_FACE
-    assert item.evidence[0]["details"]["distance"] > 0.65
+    assert item.evidence[0]["details"]["distance"] > THRESHOLDS.outlier_min
     review_item_reject(item=item, user=alice)
 
     assert face_check_outlier(face=stranger) is None
@@ -181,7 +193,7 @@ def test_a_small_gallery_cannot_tell_which_face_is_odd() -> None:
     performer = performer_create(name="Anna")
     centre = identity_centre(1)
     gallery(performer, centre, 2, seed=1)
-    stranger = FaceFactory.create(performer=performer, vector=at_distance(centre, 0.9, seed=5))
+    stranger = FaceFactory.create(performer=performer, vector=at_distance(centre, STRANGER, seed=5))
     assert face_check_outlier(face=stranger) is None
 
 
@@ -191,8 +203,8 @@ def test_checking_several_faces_at_once_flags_the_same_faces_as_one_at_a_time() 
     anna_faces = gallery(anna, anna_centre, 4, seed=1)
     bea_faces = gallery(bea, bea_centre, 2, seed=2)  # too few to judge
     strangers = [
-        FaceFactory.create(performer=anna, vector=at_distance(anna_centre, 0.9, seed=5)),
-        FaceFactory.create(performer=bea, vector=at_distance(bea_centre, 0.9, seed=6)),
+        FaceFactory.create(performer=anna, vector=at_distance(anna_centre, STRANGER, seed=5)),
+        FaceFactory.create(performer=bea, vector=at_distance(bea_centre, STRANGER, seed=6)),
     ]
     faces = [anna_faces[0], strangers[0], bea_faces[0], strangers[1]]
 
