@@ -11,6 +11,7 @@ import pytest
 from performers.models import Performer
 from performers.services import StashIdInput, performer_create
 from recognition.choices import FaceOrigin
+from recognition.configured_profile import serving_profile_forget
 from recognition.engine.detector import primary_face_index
 from recognition.engine.images import decode_image
 from recognition.engine.types import AnalyzedFace
@@ -58,8 +59,10 @@ def probe_photo(identity: str) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_galleries() -> Iterator[None]:
     galleries_reset()
+    serving_profile_forget()
     yield
     galleries_reset()
+    serving_profile_forget()
 
 
 @pytest.fixture
