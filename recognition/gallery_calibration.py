@@ -54,6 +54,9 @@ MIN_GENUINE_FOR_CURVE = 100
 MIN_IMPOSTOR_FOR_CURVE = 100
 # The empirical quantile is trusted once this many impostor samples lie beyond it.
 MIN_IMPOSTORS_BEYOND = 10
+# Below this many impostor samples their spread is no basis for a tail (three people far
+# apart would make any face nearer than that look like someone): the profile's threshold stays.
+MIN_IMPOSTORS_FOR_TAIL = 10
 _BATCH = 256
 
 
@@ -147,7 +150,8 @@ def fit_gallery_calibrator(
     performer) a curve of the distance alone, the one feature that needs no genuine sample to
     be trusted. Either way the threshold lets through at most `target_far` of the impostors:
     their empirical quantile when enough of them lie beyond it, else a normal tail fitted to
-    their decision values (a maximum of 50 samples says little about a 1 % tail)."""
+    their decision values (a maximum of 50 samples says little about a 1 % tail); with fewer
+    than MIN_IMPOSTORS_FOR_TAIL of them the profile's own threshold stays."""
     genuine = int((labels == 1).sum())
     if genuine >= MIN_GENUINE_FOR_CURVE and len(impostor_rows) >= MIN_IMPOSTOR_FOR_CURVE:
         calibrator = Calibrator.fit(rows, labels, target_far=target_far, metric=metric)
@@ -160,9 +164,8 @@ def fit_gallery_calibrator(
     if len(values) * target_far >= MIN_IMPOSTORS_BEYOND:
         calibrator.threshold = threshold_for_far(_sigmoid(values), target_far)
         method = "empirical"
-    elif len(values) >= 2:
-        tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
-        calibrator.threshold = float(_sigmoid(np.asarray([tail]))[0])
+    elif len(values) >= MIN_IMPOSTORS_FOR_TAIL:
+        calibrator.threshold = _normal_tail_threshold(values, target_far)
         method = "normal tail"
     else:
         method = "profile default"
@@ -181,6 +184,15 @@ def fit_gallery_calibrator(
         "far_in_samples": in_samples,
     }
     return calibrator
+
+
+def _normal_tail_threshold(values: npt.NDArray[np.float64], target_far: float) -> float:
+    """The confidence above which a normal fitted to the impostors' decision values puts
+    `target_far` of them; never below their own quantile, so that samples alike (a spread
+    near zero) cannot put the threshold on them and let them all through."""
+    tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
+    fitted = float(_sigmoid(np.asarray([tail]))[0])
+    return max(fitted, threshold_for_far(_sigmoid(values), target_far))
 
 
 def _distance_only(base: Calibrator) -> Calibrator:
