@@ -165,7 +165,10 @@ def fit_gallery_calibrator(
         method = "empirical"
     elif len(values) >= MIN_IMPOSTORS_FOR_TAIL:
         tail = float(values.mean() + norm.ppf(1 - target_far) * values.std(ddof=1))
-        calibrator.threshold = float(_sigmoid(np.asarray([tail]))[0])
+        # Samples all alike (no spread) would put a fitted tail on them and let them all
+        # through: a tail never sits at or below the bulk of the samples.
+        bulk = float(np.nextafter(_sigmoid(np.median(values, keepdims=True))[0], np.inf))
+        calibrator.threshold = max(float(_sigmoid(np.asarray([tail]))[0]), bulk)
         method = "normal tail"
         if len(values) * target_far >= 1:
             # Real impostor tails are often heavier than normal: where the samples can show

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from performers.services import performer_create
-from recognition.configured_profile import serving_profile
+from recognition.configured_profile import profile_for, serving_profile
 from recognition.index import ExactIndex, FaceIndex, IndexParams, load_index
 from recognition.models import Face, IndexBuild
 from recognition.searchable_gallery import gallery_for
@@ -19,9 +19,11 @@ pytestmark = pytest.mark.django_db
 _seeds = count()
 
 
-def _faces(number: int, dim: int = 128) -> list[Face]:
-    """Faces with random unit embeddings, each of a performer of its own."""
+def _faces(number: int) -> list[Face]:
+    """Faces with random unit embeddings of the serving profile's size, each of a performer of
+    its own."""
     generator = np.random.default_rng(next(_seeds))
+    dim = profile_for().dim
     faces: list[Face] = []
     for _ in range(number):
         vector = generator.normal(size=dim).astype(np.float32)

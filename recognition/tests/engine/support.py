@@ -64,5 +64,6 @@ __all__ = [
     "default_profile_or_skip",
     "faces_or_skip",
     "models_dir",
+    "profile_or_skip",
     "read_bgr",
 ]

@@ -19,7 +19,8 @@ from recognition.engine.dlib_onnx import (
     read_dlib_resnet,
 )
 from recognition.engine.fetch import dlib_model_paths
-from recognition.tests.engine.support import FACES, faces_or_skip, read_bgr
+from recognition.engine.profile_registry import DLIB_PROFILE
+from recognition.tests.engine.support import FACES, faces_or_skip, profile_or_skip, read_bgr
 
 pytestmark = pytest.mark.models
 
@@ -29,6 +30,12 @@ PORTRAITS = ("obama/001.jpg", "biden/002.jpg", "kit_harington/003.jpg", "obama/0
 @pytest.fixture(scope="module")
 def recogniser_path() -> Path:
     return dlib_model_paths()[1]
+
+
+@pytest.fixture(scope="module")
+def dlib_profile() -> Profile:
+    """scrfd-dlib, whatever the default: these tests are about dlib's network and its chips."""
+    return profile_or_skip(DLIB_PROFILE)
 
 
 def real_chips(profile: Profile) -> np.ndarray:
@@ -44,9 +51,9 @@ def real_chips(profile: Profile) -> np.ndarray:
 
 
 def test_onnx_descriptors_of_real_faces_equal_dlibs_own(
-    default_profile: Profile, recogniser_path: Path, tmp_path: Path
+    dlib_profile: Profile, recogniser_path: Path, tmp_path: Path
 ) -> None:
-    chips = real_chips(default_profile)
+    chips = real_chips(dlib_profile)
     chips = np.concatenate([chips, chips[:, :, ::-1]])  # and their mirror images
     onnx_path = ensure_dlib_onnx(tmp_path, recogniser_path)
 
@@ -113,13 +120,13 @@ def test_a_damaged_converted_file_is_made_again(recogniser_path: Path, tmp_path:
 
 
 def test_when_no_onnx_file_can_be_written_dlib_itself_computes_the_same_descriptors(
-    default_profile: Profile,
+    dlib_profile: Profile,
     recogniser_path: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     (tmp_path / "dlib").write_text("a file where the folder should be")
-    chips = real_chips(default_profile)[:2]
+    chips = real_chips(dlib_profile)[:2]
 
     embedder = load_embedder(
         tmp_path, recogniser_path, providers=["CPUExecutionProvider"], threads=1
@@ -133,5 +140,5 @@ def test_when_no_onnx_file_can_be_written_dlib_itself_computes_the_same_descript
     assert np.max(np.abs(embedder.compute(chips) - onnx.compute(chips))) < 1e-4
 
 
-def test_the_default_profile_embeds_with_onnxruntime(default_profile: Profile) -> None:
-    assert getattr(default_profile, "embedder_runtime", None) == "onnxruntime"
+def test_the_dlib_profile_embeds_with_onnxruntime(dlib_profile: Profile) -> None:
+    assert getattr(dlib_profile, "embedder_runtime", None) == "onnxruntime"

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from curation.face_distances import pairwise_distances, thresholds_for
 from recognition.engine import Profile
 from recognition.tests.engine.support import FACES, faces_or_skip, read_bgr
 
@@ -16,6 +17,11 @@ def embed_portrait(profile: Profile, relative: str) -> np.ndarray:
     return faces[0].embedding
 
 
+def distance(profile: Profile, a: np.ndarray, b: np.ndarray) -> float:
+    """Two embeddings' distance in the profile's own metric."""
+    return float(pairwise_distances(a[None], b[None], profile.metric)[0, 0])
+
+
 def test_photos_of_the_same_person_are_closer_than_photos_of_different_people(
     default_profile: Profile,
 ) -> None:
@@ -24,15 +30,16 @@ def test_photos_of_the_same_person_are_closer_than_photos_of_different_people(
     kit = embed_portrait(default_profile, "kit_harington/003.jpg")
 
     same = [
-        np.linalg.norm(obama[0] - obama[1]),
-        np.linalg.norm(obama[0] - obama[2]),
-        np.linalg.norm(biden[0] - biden[1]),
+        distance(default_profile, obama[0], obama[1]),
+        distance(default_profile, obama[0], obama[2]),
+        distance(default_profile, biden[0], biden[1]),
     ]
-    different = [np.linalg.norm(a - b) for a in obama for b in [*biden, kit]] + [
-        np.linalg.norm(biden[0] - kit)
+    different = [distance(default_profile, a, b) for a in obama for b in [*biden, kit]] + [
+        distance(default_profile, biden[0], kit)
     ]
 
-    assert max(same) < 0.55 < min(different)
+    # The point between the profile's "same person" and "different people" separates them.
+    assert max(same) < thresholds_for(default_profile.name).midpoint < min(different)
 
 
 def test_analyze_returns_a_float32_embedding_and_a_jpeg_of_the_aligned_chip(
@@ -43,16 +50,16 @@ def test_analyze_returns_a_float32_embedding_and_a_jpeg_of_the_aligned_chip(
     face = default_profile.analyze(image, max_faces=1)[0]
     again = default_profile.embed(image, [face.detection])
 
-    assert default_profile.dim == 128 and default_profile.metric == "l2"
-    assert face.embedding.dtype == np.float32 and face.embedding.shape == (128,)
-    assert again.shape == (1, 128) and again.dtype == np.float32
+    dim, chip_size = default_profile.dim, default_profile.preprocessing["chip_size"]
+    assert face.embedding.dtype == np.float32 and face.embedding.shape == (dim,)
+    assert again.shape == (1, dim) and again.dtype == np.float32
     assert np.allclose(again[0], face.embedding, atol=1e-5)
     chip = cv2.imdecode(np.frombuffer(face.crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert chip is not None and chip.shape == (150, 150, 3)
+    assert chip is not None and chip.shape == (chip_size, chip_size, 3)
 
 
 def test_embedding_no_faces_gives_an_empty_matrix(default_profile: Profile) -> None:
     blank = np.full((200, 200, 3), 127, np.uint8)
 
     assert default_profile.analyze(blank) == []
-    assert default_profile.embed(blank, []).shape == (0, 128)
+    assert default_profile.embed(blank, []).shape == (0, default_profile.dim)

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
-from recognition.engine.fetch import scrfd_model_path
+from recognition.engine.profile_registry import DEFAULT_PROFILE, available_profiles
 from stashsense.http import OutboundClient, OutboundError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -39,6 +39,7 @@ _STACK_OWNED = (
     "CELERY_VISIBILITY_TIMEOUT",
     "STASHSENSE_DATA_DIR",
     "STASHSENSE_MODELS_DIR",
+    "STASHSENSE_PROFILE",
     "STASHSENSE_API_KEY",
     "STASH_URL",
     "STASH_API_KEY",
@@ -50,10 +51,13 @@ _STACK_OWNED = (
 
 
 def models_or_skip() -> Path:
-    """The test run's models directory, or a skip saying how to get the models."""
+    """The test run's models directory, or a skip saying how to get the models a stack
+    serves with (the default profile's)."""
     models_dir = Path(settings.MODELS_DIR)
-    if not scrfd_model_path(models_dir).is_file():
-        pytest.skip(f"face models missing under {models_dir}: run `manage.py fetch_models`")
+    if DEFAULT_PROFILE not in available_profiles(models_dir):
+        pytest.skip(
+            f"{DEFAULT_PROFILE} models missing under {models_dir}: run `manage.py fetch_models`"
+        )
     return models_dir
 
 
@@ -75,8 +79,14 @@ class Stack:
         return self.data_dir / "stashsense.sqlite3"
 
     @property
+    def profile(self) -> str:
+        """The profile the stack serves: its own STASHSENSE_PROFILE, else the default one (a
+        stack never switches, so the newest index is always of this profile)."""
+        return self.env.get("STASHSENSE_PROFILE") or DEFAULT_PROFILE
+
+    @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index" / "scrfd-dlib"
+        return self.data_dir / "index" / self.profile
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         """Run `manage.py <args>` in the stack; its stdout, or an assertion error with its output."""

@@ -1,9 +1,9 @@
-"""Fill a stack's database with a large synthetic gallery: random 128-d faces in bulk.
+"""Fill a stack's database with a large synthetic gallery: random faces in bulk.
 
 Run inside a stack's environment (`python -m stashsense.tests.fault.synthetic_gallery 200000`)
-so that the rows land in that stack's database, not the test run's. The vectors are random
-unit-scale directions, far (L2 ~1.4) from any real dlib descriptor, so real photos still find
-their real gallery faces among them.
+so that the rows land in that stack's database, not the test run's, as faces of the profile
+the stack serves. The vectors are random unit-scale directions, far from any real face (cosine
+distance ~1, L2 ~1.4), so real photos still find their real gallery faces among them.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import django
 import numpy as np
 
 BATCH = 20_000
-PROFILE = "scrfd-dlib"
-DIM = 128
 
 
-def gallery_fill(*, faces: int, performers: int, seed: int = 7) -> int:
-    """Add `faces` synthetic faces spread over `performers` new performers; returns faces added.
+def gallery_fill(*, faces: int, performers: int, profile: str, dim: int, seed: int = 7) -> int:
+    """Add `faces` synthetic `dim`-d faces of `profile` spread over `performers` new
+    performers; returns faces added.
 
     Rows go in with one prepared INSERT per batch: the ORM's bulk_create spends ~60 µs of
     Python per object, which at a few hundred thousand faces is most of a test's time. The
@@ -38,7 +37,7 @@ def gallery_fill(*, faces: int, performers: int, seed: int = 7) -> int:
     Performer.objects.bulk_create(people, batch_size=BATCH)
     performer_field = Face._meta.get_field("performer")
     owners = [performer_field.get_db_prep_save(person.pk, connection) for person in people]
-    template = Face(performer=people[0], profile=PROFILE, embedding=b"")
+    template = Face(performer=people[0], profile=profile, embedding=b"")
     fields = [field for field in Face._meta.concrete_fields if not field.primary_key]
     row = [
         field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in fields
@@ -50,7 +49,7 @@ def gallery_fill(*, faces: int, performers: int, seed: int = 7) -> int:
     added = 0
     while added < faces:
         count = min(BATCH, faces - added)
-        vectors = (rng.standard_normal((count, DIM)) / np.sqrt(DIM)).astype(np.float32)
+        vectors = (rng.standard_normal((count, dim)) / np.sqrt(dim)).astype(np.float32)
         batch = []
         for owner, vector in zip(
             rng.integers(0, performers, size=count).tolist(), vectors, strict=True
@@ -71,8 +70,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
     django.setup()
+    from recognition.configured_profile import profile_for
+
+    serving = profile_for()
     added = gallery_fill(
-        faces=arguments.faces, performers=arguments.performers, seed=arguments.seed
+        faces=arguments.faces,
+        performers=arguments.performers,
+        profile=serving.name,
+        dim=serving.dim,
+        seed=arguments.seed,
     )
     print(f"added {added} synthetic faces")
 

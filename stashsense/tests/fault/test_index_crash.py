@@ -95,7 +95,7 @@ def test_a_build_killed_mid_write_leaves_the_previous_index_active_loadable_and_
     assert second[1:3] == ("running", False) and not Path(second[4]).exists()
     assert len(load_index(previous_path)) == REAL_FACES
     names, version = identify_names(stack, "obama/003.jpg")
-    assert names[0] == "obama" and version.startswith(f"scrfd-dlib:{previous}:")
+    assert names[0] == "obama" and version.startswith(f"{stack.profile}:{previous}:")
 
     stack.manage("build_index", "--kind", "exact")
 
