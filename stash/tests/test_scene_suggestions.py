@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
-from scraping.tests.fakes.stash_server import FakeStash
 
+from fakes.stash_server import FakeStash
 from performers.models import Performer
 from stash.models import SceneSuggestion
 from stash.tests.stash_scenes import BILL_SIMON, CARMEN_ELECTRA, stash, stills_scene, stills_vtt
