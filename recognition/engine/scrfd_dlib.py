@@ -8,24 +8,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from recognition.engine.detector import ScrfdDetector
 from recognition.engine.dlib_onnx import load_embedder
-from recognition.engine.errors import ModelMissingError
 from recognition.engine.fetch import (
     dlib_model_paths,
     scrfd_model_path,
-    sha256_of_file,
 )
-from recognition.engine.profile import Profile
-from recognition.engine.providers import choose_providers
-from recognition.engine.scrfd_dynamic import detector_model
+from recognition.engine.scrfd_profile import ScrfdProfile
 from recognition.engine.types import Detection, Embeddings, ImageBGR, Metric
 
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 
 
-class ScrfdDlibProfile(Profile):
+class ScrfdDlibProfile(ScrfdProfile):
     """SCRFD finds faces; dlib's shape predictor aligns them inside the SCRFD box.
 
     dlib's descriptor of the chip is averaged with the one of its mirror image (flip
@@ -50,37 +45,23 @@ class ScrfdDlibProfile(Profile):
     ) -> None:
         import dlib
 
-        self.models_dir = models_dir
         self.flip_average = flip_average
-        detector_path = scrfd_model_path(models_dir)
         shape_predictor_path, recogniser_path = dlib_model_paths()
-        for path in (detector_path, shape_predictor_path, recogniser_path):
-            if not path.is_file():
-                raise ModelMissingError(
-                    f"model file {path} is missing for profile {self.name}: "
-                    "run `manage.py fetch_models`"
-                )
-        self._paths = {
-            "detector": detector_path,
+        paths = {
+            "detector": scrfd_model_path(models_dir),
             "shape_predictor": shape_predictor_path,
             "recogniser": recogniser_path,
         }
-        chosen = choose_providers(providers)
-        self._detector = ScrfdDetector(
-            detector_model(detector_path), providers=chosen, threads=threads
-        )
+        chosen = self._load_detector(models_dir, paths, threads=threads, providers=providers)
         self._shape_predictor = dlib.shape_predictor(str(shape_predictor_path))
         self._embedder = load_embedder(
             models_dir, recogniser_path, providers=chosen, threads=threads
         )
-        self._hashes: dict[str, str] | None = None
 
     @property
     def preprocessing(self) -> dict[str, Any]:
         return {
-            "detector": "scrfd_2.5g_kps",
-            "detector_canvas": self._detector.canvas,
-            "detector_threshold": self._detector.threshold,
+            **self._detector_preprocessing(),
             "alignment": "dlib_shape_predictor_5_in_scrfd_box",
             "chip_size": CHIP_SIZE,
             "chip_padding": CHIP_PADDING,
@@ -88,22 +69,10 @@ class ScrfdDlibProfile(Profile):
             "flip_average": self.flip_average,
         }
 
-    def model_hashes(self) -> dict[str, str]:
-        # Computing twice from two threads is harmless; the files are small.
-        if self._hashes is None:
-            self._hashes = {role: sha256_of_file(path) for role, path in self._paths.items()}
-        return dict(self._hashes)
-
-    def providers(self) -> list[str]:
-        return self._detector.providers()
-
     @property
     def embedder_runtime(self) -> str:
         """Who computes descriptors: onnxruntime, or dlib itself when conversion failed."""
         return self._embedder.runtime
-
-    def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
-        return self._detector.detect(image_bgr, upscale_to=upscale_to)
 
     def align(self, image_bgr: ImageBGR, detections: list[Detection]) -> list[ImageBGR]:
         import dlib

@@ -10,9 +10,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from recognition.engine.detector import ScrfdDetector
-from recognition.engine.errors import ModelFetchError, ModelMissingError
-from recognition.engine.fetch import scrfd_model_path, sha256_of_file
+from recognition.engine.errors import ModelFetchError
+from recognition.engine.fetch import scrfd_model_path
 from recognition.engine.mobilefacenet_fetch import (
     CHIP_SIZE,
     EMBEDDING_DIM,
@@ -21,9 +20,9 @@ from recognition.engine.mobilefacenet_fetch import (
     onnx_model_path,
     tflite_model_path,
 )
-from recognition.engine.profile import Profile, l2_normalize
-from recognition.engine.providers import choose_providers, session_options
-from recognition.engine.scrfd_dynamic import detector_model
+from recognition.engine.profile import l2_normalize
+from recognition.engine.providers import session_options
+from recognition.engine.scrfd_profile import ScrfdProfile
 from recognition.engine.types import Detection, Embeddings, ImageBGR, Metric
 
 # insightface's norm_crop calls scikit-image's deprecated SimilarityTransform.estimate; the
@@ -51,7 +50,7 @@ class MobileFaceNetEmbedder:
         return l2_normalize(raw)
 
 
-class ScrfdMobileFaceNetProfile(Profile):
+class ScrfdMobileFaceNetProfile(ScrfdProfile):
     """SCRFD finds faces and their five keypoints; the ArcFace similarity transform maps the
     keypoints onto a fixed 112x112 template (insightface's `norm_crop`); MobileFaceNet embeds.
 
@@ -72,51 +71,27 @@ class ScrfdMobileFaceNetProfile(Profile):
         providers: list[str] | None = None,
         flip_average: bool = True,
     ) -> None:
-        self.models_dir = models_dir
         self.flip_average = flip_average
-        self._paths = {
+        paths = {
             "detector": scrfd_model_path(models_dir),
             "recogniser": onnx_model_path(models_dir),
             "recogniser_original": tflite_model_path(models_dir),
         }
-        for path in self._paths.values():
-            if not path.is_file():
-                raise ModelMissingError(
-                    f"model file {path} is missing for profile {self.name}: "
-                    "run `manage.py fetch_models`"
-                )
-        chosen = choose_providers(providers)
-        self._detector = ScrfdDetector(
-            detector_model(self._paths["detector"]), providers=chosen, threads=threads
-        )
+        chosen = self._load_detector(models_dir, paths, threads=threads, providers=providers)
         self._embedder = MobileFaceNetEmbedder(
-            self._paths["recogniser"], providers=chosen, threads=threads
+            paths["recogniser"], providers=chosen, threads=threads
         )
-        self._hashes: dict[str, str] | None = None
 
     @property
     def preprocessing(self) -> dict[str, Any]:
         return {
-            "detector": "scrfd_2.5g_kps",
-            "detector_canvas": self._detector.canvas,
-            "detector_threshold": self._detector.threshold,
+            **self._detector_preprocessing(),
             "alignment": "arcface_5_point_similarity",
             "chip_size": CHIP_SIZE,
             "input_scale": "rgb_minus_127.5_over_127.5",
             "embedder": "mobilefacenet_192",
             "flip_average": self.flip_average,
         }
-
-    def model_hashes(self) -> dict[str, str]:
-        if self._hashes is None:
-            self._hashes = {role: sha256_of_file(path) for role, path in self._paths.items()}
-        return dict(self._hashes)
-
-    def providers(self) -> list[str]:
-        return self._detector.providers()
-
-    def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
-        return self._detector.detect(image_bgr, upscale_to=upscale_to)
 
     def align(self, image_bgr: ImageBGR, detections: list[Detection]) -> list[ImageBGR]:
         from insightface.utils.face_align import norm_crop
