@@ -164,11 +164,17 @@ STASHSENSE_API_KEY = env.str("STASHSENSE_API_KEY", default="")
 STASHSENSE_PROFILE = env.str("STASHSENSE_PROFILE", default="")
 # Every index fits its own acceptance threshold for this false-accept rate (outsiders named).
 STASHSENSE_TARGET_FAR = read_float("STASHSENSE_TARGET_FAR", default=0.01)
+if not 0 < STASHSENSE_TARGET_FAR < 1:
+    raise ImproperlyConfigured(
+        f"Environment variable STASHSENSE_TARGET_FAR must be between 0 and 1, got {STASHSENSE_TARGET_FAR}"
+    )
 STASHSENSE_CALIBRATION_SAMPLES = read_int(
     "STASHSENSE_CALIBRATION_SAMPLES", default=2000, minimum=10
 )
 # An index calibrates itself again once it has grown by this fraction since the last fit.
 STASHSENSE_RECALIBRATE_GROWTH = read_float("STASHSENSE_RECALIBRATE_GROWTH", default=0.25)
+if STASHSENSE_RECALIBRATE_GROWTH <= 0:
+    raise ImproperlyConfigured("Environment variable STASHSENSE_RECALIBRATE_GROWTH must be above 0")
 STASHSENSE_INFERENCE_CONCURRENCY = read_int(
     "STASHSENSE_INFERENCE_CONCURRENCY", default=2, minimum=1
 )
