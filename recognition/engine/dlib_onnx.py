@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from recognition.engine.errors import ModelFetchError
-from recognition.engine.fetch import sha256_of_file, write_model_file
+from recognition.engine.fetch import sha256_of_file, synthetic_chips, write_model_file
 
 logger = logging.getLogger(__name__)
 
@@ -300,18 +300,8 @@ def build_onnx(net: _DlibNet) -> bytes:
 
 
 def verification_chips(count: int = 4) -> np.ndarray:
-    """Deterministic RGB test chips: smooth gradients and noise, no photo needed."""
-    generator = np.random.default_rng(20261124)
-    y, x = np.mgrid[0:CHIP_SIZE, 0:CHIP_SIZE].astype(np.float32)
-    chips = []
-    for index in range(count):
-        base = np.stack(
-            [128 + 100 * np.sin((x + 7 * index) / 17), 128 + 100 * np.cos(y / 23), (x + y) / 2.4],
-            axis=-1,
-        )
-        noise = generator.normal(0, 12 + 6 * index, size=base.shape)
-        chips.append(np.clip(base + noise, 0, 255).astype(np.uint8))
-    return np.stack(chips)
+    """Deterministic RGB test chips (n, 150, 150, 3): smooth gradients and noise."""
+    return synthetic_chips(CHIP_SIZE, count)
 
 
 def verify_against_dlib(onnx_bytes: bytes, recogniser_path: Path) -> float:

