@@ -10,7 +10,9 @@ Behaves like Stash where our code depends on it:
   back in `errors` with HTTP 200. Anything not implemented here fails with a GraphQL error
   ("fake Stash does not implement ...") instead of returning made-up data.
 - Implemented: `findScene`, `findScenes` (LIMIT/OFFSET paging, sort `id`, a few
-  `scene_filter` criteria), `findPerformer`, `findPerformers` (`stash_id_endpoint`, `name`,
+  `scene_filter` criteria), `findImage`, `findImages` (paging, sort `id`, `image_filter`
+  `galleries`), `findGallery`, `bulkImageUpdate` and `bulkGalleryUpdate` (performer ids),
+  `findPerformer`, `findPerformers` (`stash_id_endpoint`, `name`,
   `q`), `performerCreate` (name + disambiguation must be unique), `bulkSceneUpdate` (performer
   ids honour SET / ADD / REMOVE), `configuration.plugins(include)` and
   `configuration.general.stashBoxes`. Every mutation field received, implemented or not, is
@@ -21,6 +23,8 @@ Behaves like Stash where our code depends on it:
   screenshot are served from the files given to `FakeScene` (404 when not given, like a scene
   whose previews were never generated). The sprite is also served under its own file name,
   which is how the VTT's relative `name_sprite.jpg#xywh=...` references resolve.
+- `paths.image` of an image is `<url>/image/<id>/image` (and `thumbnail`), served from the
+  file given to `FakeImage` (404 when none), under the same credentials as scene files.
 - For browser tests: `static_dirs` ({"/plugin/stash-sense/": folder}) are served as files and
   `page` (an HTML file) at `/` and `/scenes/<id>`, with a Content-Security-Policy like Stash's
   (`connect-src 'self'` plus `page_connect_src`). Canned JSON for other services (the Stash
@@ -62,6 +66,7 @@ from fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TIMESTAMP = "2024-01-01T00:00:00Z"
 SCENE_FILE_ROUTE = re.compile(r"^/scene/(?P<id>\d+)/(?P<kind>[^/]+)$")
+IMAGE_FILE_ROUTE = re.compile(r"^/image/(?P<id>\d+)/(?P<kind>image|thumbnail)$")
 PAGE_ROUTE = re.compile(r"^/(?:scenes/[^/]+/?)?$")
 
 
@@ -106,6 +111,27 @@ class FakeScene:
     organized: bool = False
 
 
+@dataclass
+class FakeImage:
+    """A Stash image: its file (a photo, or a clip when `video`), galleries and performers."""
+
+    id: str
+    file: Path | None = None
+    title: str | None = None
+    gallery_ids: list[str] = field(default_factory=list)
+    performer_ids: list[str] = field(default_factory=list)
+    video: bool = False
+
+
+@dataclass
+class FakeGallery:
+    """A Stash gallery; its images are the `FakeImage`s naming it in `gallery_ids`."""
+
+    id: str
+    title: str | None = None
+    performer_ids: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class FakeStashBoxConfig:
     """A stash-box endpoint as configured in Stash's settings."""
@@ -136,6 +162,8 @@ class FakeStash(FakeHttpServer):
         *,
         scenes: Iterable[FakeScene] = (),
         performers: Iterable[FakePerformer] = (),
+        images: Iterable[FakeImage] = (),
+        galleries: Iterable[FakeGallery] = (),
         stash_boxes: Iterable[FakeStashBoxConfig] = (),
         plugins: Mapping[str, Mapping[str, Any]] | None = None,
         api_key: str | None = None,
@@ -149,6 +177,8 @@ class FakeStash(FakeHttpServer):
         self.schema = build_stash_schema(schema_dir)
         self.scenes: dict[str, FakeScene] = {scene.id: scene for scene in scenes}
         self.performers: dict[str, FakePerformer] = {p.id: p for p in performers}
+        self.images: dict[str, FakeImage] = {image.id: image for image in images}
+        self.galleries: dict[str, FakeGallery] = {gallery.id: gallery for gallery in galleries}
         self.stash_boxes = list(stash_boxes)
         self.plugins: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (plugins or {}).items()}
         self.api_key = api_key
@@ -169,6 +199,16 @@ class FakeStash(FakeHttpServer):
         with self._data_lock:
             self.scenes[scene.id] = scene
         return scene
+
+    def add_image(self, image: FakeImage) -> FakeImage:
+        with self._data_lock:
+            self.images[image.id] = image
+        return image
+
+    def add_gallery(self, gallery: FakeGallery) -> FakeGallery:
+        with self._data_lock:
+            self.galleries[gallery.id] = gallery
+        return gallery
 
     def add_performer(self, performer: FakePerformer) -> FakePerformer:
         with self._data_lock:
@@ -214,6 +254,11 @@ class FakeStash(FakeHttpServer):
             if not self._authorized(request):
                 return CannedResponse(401)
             return self._scene_file(match["id"], match["kind"])
+        image_match = IMAGE_FILE_ROUTE.match(request.path)
+        if image_match and request.method in ("GET", "HEAD"):
+            if not self._authorized(request):
+                return CannedResponse(401)
+            return self._image_file(image_match["id"])
         if request.method in ("GET", "HEAD"):
             if self.page is not None and PAGE_ROUTE.match(request.path):
                 return self._page_response()
@@ -260,6 +305,13 @@ class FakeStash(FakeHttpServer):
         if path is None:
             return CannedResponse(404, b"404 page not found\n", {"Content-Type": "text/plain"})
         return _file_response(path, "text/vtt; charset=utf-8" if kind == "vtt" else None)
+
+    def _image_file(self, image_id: str) -> CannedResponse:
+        with self._data_lock:
+            image = self.images.get(image_id)
+        if image is None or image.file is None:
+            return CannedResponse(404, b"404 page not found\n", {"Content-Type": "text/plain"})
+        return _file_response(image.file)
 
     def _static_file(self, path: str) -> Path | None:
         for prefix, directory in self.static_dirs.items():
@@ -341,6 +393,51 @@ class FakeStash(FakeHttpServer):
             "groups": [],
             "movies": [],
         }
+
+    def image_type(self, image: FakeImage) -> dict[str, Any]:
+        base = f"{self.url}/image/{image.id}"
+        size = image.file.stat().st_size if image.file is not None else 0
+        kind = "VideoFile" if image.video else "ImageFile"
+        return {
+            "id": image.id,
+            "title": image.title,
+            "urls": [],
+            "organized": False,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "files": [],
+            "visual_files": [{"__typename": kind, "size": size, "width": 0, "height": 0}],
+            "paths": {"image": f"{base}/image", "thumbnail": f"{base}/thumbnail", "preview": None},
+            "galleries": lambda _info: [
+                self.gallery_type(self.galleries[g]) for g in image.gallery_ids
+            ],
+            "tags": [],
+            "performers": lambda _info: [
+                self.performer_type(self.performers[pid]) for pid in image.performer_ids
+            ],
+        }
+
+    def gallery_type(self, gallery: FakeGallery) -> dict[str, Any]:
+        return {
+            "id": gallery.id,
+            "title": gallery.title,
+            "urls": [],
+            "organized": False,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "files": [],
+            "chapters": [],
+            "scenes": [],
+            "tags": [],
+            "image_count": lambda _info: len(self.images_in(gallery.id)),
+            "performers": lambda _info: [
+                self.performer_type(self.performers[pid]) for pid in gallery.performer_ids
+            ],
+            "paths": {"cover": "", "preview": ""},
+        }
+
+    def images_in(self, gallery_id: str) -> list[FakeImage]:
+        return [image for image in self.images.values() if gallery_id in image.gallery_ids]
 
     def scenes_with(self, performer_id: str) -> list[FakeScene]:
         return [s for s in self.scenes.values() if performer_id in s.performer_ids]
@@ -513,6 +610,42 @@ class _Root:
         descending = (find_filter or {}).get("direction") == "DESC"
         return sorted(items, key=keys[sort], reverse=descending)
 
+    def findImage(
+        self, _info: GraphQLResolveInfo, id: str | None = None, checksum: str | None = None
+    ) -> dict[str, Any] | None:
+        if checksum is not None:
+            raise FakeStashError("fake Stash does not implement findImage(checksum)")
+        image = self.stash.images.get(str(id))
+        return self.stash.image_type(image) if image else None
+
+    def findImages(
+        self,
+        _info: GraphQLResolveInfo,
+        image_filter: Mapping[str, Any] | None = None,
+        filter: Mapping[str, Any] | None = None,
+        ids: list[str] | None = None,
+        image_ids: list[int] | None = None,
+    ) -> dict[str, Any]:
+        images = list(self.stash.images.values())
+        wanted = {str(i) for i in (ids or [])} | {str(i) for i in (image_ids or [])}
+        if wanted:
+            images = [image for image in images if image.id in wanted]
+        for name, criterion in (image_filter or {}).items():
+            if name != "galleries":
+                raise FakeStashError(f"fake Stash does not implement image_filter.{name}")
+            images = [i for i in images if self._matches_multi(i.gallery_ids, criterion)]
+        images = self._sorted(images, filter, {"id": lambda image: _id_order(image.id)})
+        return {
+            "count": len(images),
+            "megapixels": 0.0,
+            "filesize": 0.0,
+            "images": [self.stash.image_type(image) for image in _page(images, filter)],
+        }
+
+    def findGallery(self, _info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+        gallery = self.stash.galleries.get(str(id))
+        return self.stash.gallery_type(gallery) if gallery else None
+
     def findPerformer(self, _info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
         performer = self.stash.performers.get(str(id))
         return self.stash.performer_type(performer) if performer else None
@@ -631,6 +764,46 @@ class _Root:
             if performer_change is not None:
                 scene.performer_ids = _apply_bulk_ids(scene.performer_ids, performer_change)
         return [self.stash.scene_type(scene) for scene in scenes]
+
+    def bulkImageUpdate(
+        self, _info: GraphQLResolveInfo, input: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.stash.record("bulkImageUpdate", {"input": input})
+        images = [self._item(self.stash.images, "image", i) for i in input.get("ids") or []]
+        for image in images:
+            image.performer_ids = self._changed_performers(image.performer_ids, input)
+        return [self.stash.image_type(image) for image in images]
+
+    def bulkGalleryUpdate(
+        self, _info: GraphQLResolveInfo, input: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        self.stash.record("bulkGalleryUpdate", {"input": input})
+        galleries = [self._item(self.stash.galleries, "gallery", i) for i in input.get("ids") or []]
+        for gallery in galleries:
+            gallery.performer_ids = self._changed_performers(gallery.performer_ids, input)
+        return [self.stash.gallery_type(gallery) for gallery in galleries]
+
+    def _changed_performers(self, current: list[str], input: Mapping[str, Any]) -> list[str]:
+        """An image's or gallery's performers after a bulk update (only performer ids)."""
+        unsupported = set(input) - {"clientMutationId", "ids", "performer_ids"}
+        if unsupported:
+            raise FakeStashError(
+                f"fake Stash does not implement bulk updates of {sorted(unsupported)}"
+            )
+        change = input.get("performer_ids")
+        if change is None:
+            return current
+        for performer_id in change.get("ids") or []:
+            if str(performer_id) not in self.stash.performers:
+                raise FakeStashError(f"performer {performer_id} not found")
+        return _apply_bulk_ids(current, change)
+
+    @staticmethod
+    def _item(items: Mapping[str, Any], kind: str, item_id: str) -> Any:
+        item = items.get(str(item_id))
+        if item is None:
+            raise FakeStashError(f"{kind} with id {item_id} not found")
+        return item
 
     def _scene(self, scene_id: str) -> FakeScene:
         scene = self.stash.scenes.get(str(scene_id))

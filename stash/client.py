@@ -8,8 +8,14 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from stash.documents import stash_document
-from stashsense.errors import ApplicationError, NotFound, Unprocessable, UpstreamFailed
-from stashsense.http import AuthError, NotFoundError, OutboundClient, OutboundError
+from stashsense.errors import ApplicationError, NotFound, TooLarge, Unprocessable, UpstreamFailed
+from stashsense.http import (
+    AuthError,
+    NotFoundError,
+    OutboundClient,
+    OutboundError,
+    ResponseTooLargeError,
+)
 
 
 class StashError(ApplicationError):
@@ -29,6 +35,19 @@ class StashSceneMissing(StashError, NotFound):
 
 class StashSceneUnusable(StashError, Unprocessable):
     """The scene exists, but Stash has nothing to identify it from (no sprite generated)."""
+
+
+class StashImageMissing(StashError, NotFound):
+    """Stash has no image (or gallery) of that id."""
+
+
+class StashImageUnusable(StashError, Unprocessable):
+    """The image exists, but is no picture we can read (a clip, a missing file, a gallery
+    without images)."""
+
+
+class StashImageTooLarge(StashError, TooLarge):
+    """The image's file, or the gallery, is over the service's limits."""
 
 
 class StashFailed(StashError, UpstreamFailed):
@@ -53,6 +72,34 @@ class StashScene:
 
 
 @dataclass(frozen=True)
+class StashImage:
+    """A Stash image: its file's URL, whether that file is a clip, its size in bytes."""
+
+    id: str
+    title: str
+    image_url: str | None
+    is_video: bool
+    size: int | None
+    performer_ids: tuple[str, ...] = ()
+    cast_stash_ids: tuple[StashStashId, ...] = ()
+
+
+@dataclass(frozen=True)
+class StashGallery:
+    id: str
+    title: str
+    image_count: int
+    performer_ids: tuple[str, ...]
+    cast_stash_ids: tuple[StashStashId, ...]
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    count: int
+    images: list[StashImage]
+
+
+@dataclass(frozen=True)
 class ScenePage:
     count: int
     scenes: list[StashScene]
@@ -73,6 +120,45 @@ def _scene(raw: Mapping[str, Any]) -> StashScene:
             for p in performers
             for s in (p.get("stash_ids") or [])
         ),
+    )
+
+
+def _performers(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[StashStashId, ...]]:
+    performers = raw.get("performers") or []
+    return (
+        tuple(str(p["id"]) for p in performers),
+        tuple(
+            StashStashId(str(s["endpoint"]), str(s["stash_id"]))
+            for p in performers
+            for s in (p.get("stash_ids") or [])
+        ),
+    )
+
+
+def _image(raw: Mapping[str, Any]) -> StashImage:
+    files = [f for f in raw.get("visual_files") or [] if isinstance(f, Mapping)]
+    first = files[0] if files else {}
+    size = first.get("size")
+    performer_ids, cast = _performers(raw)
+    return StashImage(
+        id=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        image_url=(raw.get("paths") or {}).get("image") or None,
+        is_video=first.get("__typename") == "VideoFile",
+        size=int(size) if isinstance(size, int | float) else None,
+        performer_ids=performer_ids,
+        cast_stash_ids=cast,
+    )
+
+
+def _gallery(raw: Mapping[str, Any]) -> StashGallery:
+    performer_ids, cast = _performers(raw)
+    return StashGallery(
+        id=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        image_count=int(raw.get("image_count") or 0),
+        performer_ids=performer_ids,
+        cast_stash_ids=cast,
     )
 
 
@@ -127,6 +213,63 @@ class StashClient:
             count=int(found.get("count") or 0),
             scenes=[_scene(s) for s in found.get("scenes") or []],
         )
+
+    def find_image(self, image_id: str) -> StashImage:
+        raw = self._query("FindImageForIdentify", {"id": image_id}).get("findImage")
+        if raw is None:
+            raise StashImageMissing(f"Stash has no image {image_id}.", code="image_not_found")
+        return _image(raw)
+
+    def find_gallery(self, gallery_id: str) -> StashGallery:
+        raw = self._query("FindGalleryForIdentify", {"id": gallery_id}).get("findGallery")
+        if raw is None:
+            raise StashImageMissing(f"Stash has no gallery {gallery_id}.", code="gallery_not_found")
+        return _gallery(raw)
+
+    def gallery_images_page(self, gallery_id: str, page: int, per_page: int) -> ImagePage:
+        variables = {"gallery_id": gallery_id, "page": page, "per_page": per_page}
+        found = self._query("FindGalleryImagesPage", variables).get("findImages") or {}
+        return ImagePage(
+            count=int(found.get("count") or 0),
+            images=[_image(raw) for raw in found.get("images") or []],
+        )
+
+    def image_file(self, image: StashImage, *, max_bytes: int) -> bytes:
+        """The picture of a Stash image, at most `max_bytes`; clear errors for clips, files
+        Stash cannot serve and files over the limit (refused by size before downloading)."""
+        what = f"image {image.id}"
+        if image.is_video:
+            raise StashImageUnusable(
+                f"Stash {what} is a video clip, not a picture.", code="image_is_video"
+            )
+        if not image.image_url:
+            raise StashImageUnusable(f"Stash {what} has no file.", code="image_file_missing")
+        limit_mib = max_bytes // (1024 * 1024)
+        too_large = StashImageTooLarge(
+            f"Stash {what} is larger than the {limit_mib} MiB limit.", code="too_large"
+        )
+        if image.size is not None and image.size > max_bytes:
+            raise too_large
+        absolute = urljoin(self.base_url, image.image_url)
+        if urlsplit(absolute).hostname != urlsplit(self.base_url).hostname:
+            raise StashFailed(f"Stash pointed {what} at another host.", code="stash_bad_path")
+        try:
+            return self.http.get(absolute, headers=self._headers(), max_bytes=max_bytes).content
+        except ResponseTooLargeError as error:
+            raise too_large from error
+        except NotFoundError as error:
+            raise StashImageUnusable(
+                f"Stash could not serve the file of {what} (HTTP 404).",
+                code="image_file_missing",
+            ) from error
+        except AuthError as error:
+            raise StashFailed(
+                "Stash refused the API key (STASH_API_KEY).", code="stash_auth"
+            ) from error
+        except OutboundError as error:
+            raise StashFailed(
+                f"Could not download {what} from Stash: {error}", code="stash_unreachable"
+            ) from error
 
     def download(self, url: str, *, what: str) -> bytes:
         """A file Stash generated (sprite, VTT, screenshot); only from Stash's own host."""

@@ -233,6 +233,9 @@ if not DEBUG:
 STASHSENSE_INFERENCE_QUEUE_SECONDS = read_int("STASHSENSE_INFERENCE_QUEUE_SECONDS", default=30)
 STASHSENSE_MAX_FACES = read_int("STASHSENSE_MAX_FACES", default=20, minimum=1)
 STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1)
+# Images of one Stash gallery identified per request (a larger gallery is refused, or trimmed
+# to its first images when the request asks for `max_images`).
+STASHSENSE_MAX_GALLERY_IMAGES = read_int("STASHSENSE_MAX_GALLERY_IMAGES", default=200, minimum=1)
 # The address Stash (the plugin) reaches this service at; `stash_plugin` writes it into the plugin.
 STASHSENSE_PUBLIC_URL = read_url("STASHSENSE_PUBLIC_URL", ("http", "https"))
 # Faces the user confirms in Stash join the performer's gallery when the gallery itself was

@@ -1,7 +1,5 @@
-from django.urls import path
+from django.urls import URLPattern
 
-from recognition.api import views
-
-urlpatterns = [
-    path("identify", views.IdentifyView.as_view(), name="identify"),
-]
+# `POST /identify` and `POST /identify/scene` are routed by the Stash side (stash/api/urls.py):
+# its views are these endpoints' views, and also take images and scenes named by Stash ids.
+urlpatterns: list[URLPattern] = []

@@ -26,6 +26,7 @@ class IdentifyView(APIView):
 
     parser_classes = PARSERS
     throttle_classes = [IdentifyBudget]
+    request_serializer: ClassVar[type[IdentifyRequestSerializer]] = IdentifyRequestSerializer
 
     @extend_schema(
         request=IdentifyRequestSerializer,
@@ -37,14 +38,19 @@ class IdentifyView(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        body = IdentifyRequestSerializer(data=request.data)
+        body = self.request_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        sent = body.validated_data
+        sent = self.image_from_reference(dict(body.validated_data))
         with inference_slot():
             result = identify_image(
                 data=sent["image"], top_k=sent["top_k"], threshold=sent["threshold"]
             )
         return Response(ImageIdentificationSerializer(result).data)
+
+    def image_from_reference(self, sent: dict[str, Any]) -> dict[str, Any]:
+        """The sent fields with the image's bytes for an image named rather than sent; the
+        Stash side's view knows how (it fetches the image from Stash)."""
+        return sent
 
 
 class IdentifySceneView(APIView):

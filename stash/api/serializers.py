@@ -20,14 +20,18 @@ from recognition.api.fields import (
     top_k_field,
 )
 from recognition.api.serializers import (
+    FaceBoxSerializer,
+    IdentifiedPersonSerializer,
+    IdentifyRequestSerializer,
     IdentifySceneRequestSerializer,
     SceneIdentificationSerializer,
 )
 from stash.choices import SuggestionOrigin
+from stash.images import GalleryIdentification, PersonImage, SkippedImage
 from stash.models import SceneScan, SceneSuggestion
 from stash.plugin_feedback import FeedbackOutcome, FrameRef
 from stash.selectors import suggestion_performers
-from stashsense.errors import NotFound
+from stashsense.errors import InvalidInput, NotFound
 from stashsense.serializers import FirstErrorSerializer
 
 SCENE_ID_PATTERN = r"^[0-9]{1,20}$"
@@ -63,6 +67,94 @@ class StashIdentifySceneRequestSerializer(IdentifySceneRequestSerializer):
         if attrs.get("stash_scene_id"):  # named: what was sent besides is not looked at
             scene.update(sprite=None, vtt=None, frames=None, stash_scene_id=attrs["stash_scene_id"])
         return scene
+
+
+def stash_id_field(kind: str) -> serializers.CharField:
+    """A Stash image or gallery id: a number (as text or a JSON number)."""
+    message = f'`stash_{kind}_id` must be a Stash {kind} id, a number such as "42".'
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=20,
+        validators=[RegexValidator(SCENE_ID_PATTERN, message)],
+        help_text=f"A {kind} of the configured Stash (STASH_URL); fetched from there.",
+        error_messages={"invalid": message, "max_length": message},
+    )
+
+
+class StashIdentifyRequestSerializer(IdentifyRequestSerializer):
+    """`POST /identify`, which also takes a `stash_image_id`: the picture fetched from Stash."""
+
+    stash_image_id = stash_id_field("image")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("stash_image_id"):  # named: what was sent besides is not looked at
+            return {
+                "image": None,
+                "stash_image_id": attrs["stash_image_id"],
+                "top_k": attrs["top_k"],
+                "threshold": attrs.get("threshold"),
+            }
+        return super().validate(attrs)
+
+
+class IdentifyGalleryRequestSerializer(FirstErrorSerializer):
+    """`POST /identify/gallery`: every image of a Stash gallery, as the frames of one scene."""
+
+    default_error_messages = {"invalid": "The request body must be a JSON object."}
+
+    stash_gallery_id = stash_id_field("gallery")
+    max_images = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Identify only the gallery's first images (at most "
+        "STASHSENSE_MAX_GALLERY_IMAGES); without it a larger gallery is refused.",
+        error_messages={
+            "invalid": "`max_images` must be an integer.",
+            "min_value": "`max_images` must be at least 1.",
+        },
+    )
+    known_performer_ids = KnownPerformersField()
+    top_k = top_k_field()
+    threshold = ThresholdField()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("stash_gallery_id"):
+            raise InvalidInput(
+                "Send `stash_gallery_id`: a gallery of the configured Stash.", code="no_gallery"
+            )
+        return {**attrs, "threshold": attrs.get("threshold")}
+
+
+class PersonImageSerializer(serializers.Serializer[PersonImage]):
+    stash_image_id = serializers.CharField()
+    box = FaceBoxSerializer(help_text="The face, in pixels of the image as Stash serves it.")
+
+
+class GalleryPersonSerializer(IdentifiedPersonSerializer):
+    images = PersonImageSerializer(many=True, help_text="The gallery images the person is in.")
+
+
+class SkippedImageSerializer(serializers.Serializer[SkippedImage]):
+    stash_image_id = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class GalleryIdentificationSerializer(serializers.Serializer[GalleryIdentification]):
+    """The body of `POST /identify/gallery`: persons across the gallery's images."""
+
+    stash_gallery_id = serializers.CharField()
+    gallery_images = serializers.IntegerField(help_text="Images the gallery holds in Stash.")
+    images = serializers.IntegerField(help_text="Images identified (frames of the scene).")
+    trimmed = serializers.BooleanField(help_text="Only the first images were identified.")
+    faces = serializers.IntegerField()
+    persons = GalleryPersonSerializer(many=True)
+    skipped = SkippedImageSerializer(many=True, help_text="Images that could not be read.")
+    profile = serializers.CharField()
+    index_version = serializers.CharField()
+    timings_ms = serializers.DictField(child=serializers.FloatField())
 
 
 class SceneSuggestionRequestSerializer(FirstErrorSerializer):

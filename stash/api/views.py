@@ -11,18 +11,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recognition.api.serializers import SceneIdentificationSerializer
+from recognition.api.serializers import (
+    ImageIdentificationSerializer,
+    SceneIdentificationSerializer,
+)
 from recognition.api.throttles import IdentifyBudget
-from recognition.api.views import IdentifySceneView
+from recognition.api.views import PARSERS, IdentifySceneView, IdentifyView
 from recognition.concurrency import inference_slot
 from stash.api.serializers import (
     SCENE_ID_PATTERN,
     FeedbackRequestSerializer,
     FeedbackResultSerializer,
+    GalleryIdentificationSerializer,
+    IdentifyGalleryRequestSerializer,
     SceneScanListSerializer,
     SceneSuggestionRequestSerializer,
     SceneSuggestionSerializer,
+    StashIdentifyRequestSerializer,
     StashIdentifySceneRequestSerializer,
+)
+from stash.images import (
+    gallery_identify,
+    stash_gallery_media,
+    stash_image_media,
+    stash_image_unreadable,
 )
 from stash.library_scans import scene_identify_from_stash, stash_scene_media
 from stash.plugin_feedback import feedback_confirm, feedback_reject
@@ -120,3 +132,53 @@ class StashIdentifySceneView(IdentifySceneView):
             "vtt": media.vtt,
             "known_performer_ids": [*scene["known_performer_ids"], *media.cast],
         }
+
+
+class StashIdentifyView(IdentifyView):
+    """`POST /identify`, which also takes a `stash_image_id`: the picture fetched from Stash."""
+
+    request_serializer: ClassVar[type[StashIdentifyRequestSerializer]] = (
+        StashIdentifyRequestSerializer
+    )
+    stash_image_id: str | None = None
+
+    @extend_schema(request=StashIdentifyRequestSerializer, responses=ImageIdentificationSerializer)
+    def post(self, request: Request) -> Response:
+        try:
+            return super().post(request)
+        except InvalidInput as error:
+            if self.stash_image_id is None:
+                raise
+            # Stash's picture does not decode: Stash's content, not a bad request.
+            raise stash_image_unreadable(self.stash_image_id, error) from error
+
+    def image_from_reference(self, sent: dict[str, Any]) -> dict[str, Any]:
+        stash_image_id = sent.pop("stash_image_id", None)
+        if stash_image_id is None:
+            return sent
+        media = stash_image_media(stash_image_id=stash_image_id)
+        self.stash_image_id = media.image_id
+        return {**sent, "image": media.data}
+
+
+class IdentifyGalleryView(APIView):
+    """Who is in a Stash gallery? Faces of all its images clustered into persons, each with
+    candidates and the images they appear in."""
+
+    parser_classes = PARSERS
+    throttle_classes = [IdentifyBudget]
+
+    @extend_schema(
+        request=IdentifyGalleryRequestSerializer, responses=GalleryIdentificationSerializer
+    )
+    def post(self, request: Request) -> Response:
+        body = IdentifyGalleryRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        sent = dict(body.validated_data)
+        # Downloading is Stash's time, not the models': only identifying holds a slot.
+        media = stash_gallery_media(
+            stash_gallery_id=sent.pop("stash_gallery_id"), max_images=sent.pop("max_images", None)
+        )
+        with inference_slot():
+            result = gallery_identify(media=media, **sent)
+        return Response(GalleryIdentificationSerializer(result).data)
