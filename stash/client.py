@@ -244,9 +244,11 @@ class StashClient:
             )
         if not image.image_url:
             raise StashImageUnusable(f"Stash {what} has no file.", code="image_file_missing")
-        limit_mib = max_bytes // (1024 * 1024)
+        mib = 1024 * 1024
+        limit = f"{max_bytes // mib} MiB" if max_bytes >= mib else f"{max_bytes} bytes"
         too_large = StashImageTooLarge(
-            f"Stash {what} is larger than the {limit_mib} MiB limit.", code="too_large"
+            f"Stash {what} is larger than the {limit} limit (STASHSENSE_MAX_UPLOAD_BYTES).",
+            code="too_large",
         )
         if image.size is not None and image.size > max_bytes:
             raise too_large

@@ -34,6 +34,7 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[s
         ("STASH_URL", "ftp://stash"),
         ("STASHSENSE_TARGET_FAR", "1.5"),
         ("STASHSENSE_RECALIBRATE_GROWTH", "0"),
+        ("STASHSENSE_MAX_GALLERY_IMAGES", "0"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_with_its_name(
