@@ -73,6 +73,70 @@
           performers { id }
         }
       }`,
+    // Images and galleries: ADD is written into the documents too (galleryUpdate has no mode
+    // and would replace a gallery's performers, so galleries use bulkGalleryUpdate).
+    FindImageForIdentify: `
+      query FindImageForIdentify($id: ID!) {
+        findImage(id: $id) {
+          id
+          title
+          paths {
+            image
+          }
+          visual_files {
+            __typename
+            ... on ImageFile {
+              size
+              width
+              height
+            }
+          }
+          performers {
+            id
+            name
+            stash_ids {
+              endpoint
+              stash_id
+            }
+          }
+        }
+      }`,
+    FindGalleryForIdentify: `
+      query FindGalleryForIdentify($id: ID!) {
+        findGallery(id: $id) {
+          id
+          title
+          image_count
+          performers {
+            id
+            name
+            stash_ids {
+              endpoint
+              stash_id
+            }
+          }
+        }
+      }`,
+    BulkImageUpdateAddPerformers: `
+      mutation BulkImageUpdateAddPerformers($image_ids: [ID!]!, $performer_ids: [ID!]!) {
+        bulkImageUpdate(input: { ids: $image_ids, performer_ids: { ids: $performer_ids, mode: ADD } }) {
+          id
+          performers {
+            id
+          }
+        }
+      }`,
+    BulkGalleryUpdateAddPerformers: `
+      mutation BulkGalleryUpdateAddPerformers($gallery_ids: [ID!]!, $performer_ids: [ID!]!) {
+        bulkGalleryUpdate(
+          input: { ids: $gallery_ids, performer_ids: { ids: $performer_ids, mode: ADD } }
+        ) {
+          id
+          performers {
+            id
+          }
+        }
+      }`,
   });
 
   // ---------------------------------------------------------------- settings and URLs
@@ -507,6 +571,132 @@
     return { performer, created, feedbackError };
   }
 
+
+  // ---------------------------------------------------------------- images and galleries
+
+  // What differs between Stash's image page and gallery page; the result panel is the scene's.
+  const MEDIA_KINDS = Object.freeze({
+    image: Object.freeze({ noun: "image", find: "FindImageForIdentify", field: "findImage" }),
+    gallery: Object.freeze({ noun: "gallery", find: "FindGalleryForIdentify", field: "findGallery" }),
+  });
+  const FACE_CROP_SIDE = 96;
+
+  /** The image or gallery id in a Stash path such as /images/12 or /base/galleries/3, else null. */
+  function mediaIdFromPath(kind, pathname) {
+    const folder = kind === "image" ? "images" : "galleries";
+    const match = new RegExp(`/${folder}/(\\d+)(?:[/?#]|$)`).exec(pathname || "");
+    return match ? match[1] : null;
+  }
+
+  /** POST /api/v1/identify (an image) or /api/v1/identify/gallery, the item named by its id. */
+  function identifyMediaRequest(settings, kind, mediaId, knownStashIds) {
+    if (kind === "image") {
+      return serviceRequest(settings, "/api/v1/identify", { stash_image_id: String(mediaId) });
+    }
+    return serviceRequest(settings, "/api/v1/identify/gallery", {
+      stash_gallery_id: String(mediaId),
+      known_performer_ids: cleanStashIds(knownStashIds),
+    });
+  }
+
+  /** Inline style showing a face of a Stash image, cropped by its box and scaled to a thumbnail. */
+  function faceCropStyle(box, imageUrl, imageSize) {
+    const url = safeHttpUrl(imageUrl);
+    const valid = box && ["x", "y", "w", "h"].every((key) => Number.isFinite(Number(box[key])));
+    if (!url || !valid || !(box.w > 0) || !(box.h > 0) || !imageSize) return null;
+    const scale = FACE_CROP_SIDE / box.w;
+    const px = (value) => `${Math.round(value * scale)}px`;
+    return {
+      backgroundImage: `url("${url}")`,
+      backgroundPosition: `-${px(box.x)} -${px(box.y)}`,
+      backgroundSize: `${px(imageSize.width)} ${px(imageSize.height)}`,
+      backgroundRepeat: "no-repeat",
+      width: `${FACE_CROP_SIDE}px`,
+      height: px(box.h),
+    };
+  }
+
+  /** One image's faces (the body of POST /identify) as persons of the scene panel's view. */
+  function imageFacesAsPersons(body) {
+    const faces = Array.isArray(body && body.faces) ? body.faces : [];
+    return {
+      frames: 1,
+      faces: faces.length,
+      persons: faces.map((face, index) => ({
+        person: index,
+        appearances: 1,
+        frames: [{ index: 0, start: null, box: face && face.box }],
+        matches: face && face.matches,
+      })),
+    };
+  }
+
+  /**
+   * The results panel's view for an image or a gallery: persons as for a scene, counted in
+   * images, each with the gallery images they are in (links) or their face cropped out of the
+   * image (`options.imageUrl`, `options.imageSize`).
+   */
+  function mediaResultsView(kind, body, options) {
+    const response = kind === "image" ? imageFacesAsPersons(body) : body || {};
+    const view = resultsView(response, options);
+    const raw = Array.isArray(response.persons) ? response.persons : [];
+    const persons = view.persons.map((person, position) => {
+      const images = Array.isArray(raw[position].images) ? raw[position].images : [];
+      const imageIds = images
+        .map((image) => String((image && image.stash_image_id) || ""))
+        .filter((id) => /^\d+$/.test(id));
+      const box = (raw[position].frames || [{}])[0].box;
+      return {
+        ...person,
+        imageIds,
+        faceStyle: kind === "image" ? faceCropStyle(box, options.imageUrl, options.imageSize) : null,
+      };
+    });
+    return {
+      ...view,
+      unit: "image",
+      frames: kind === "image" ? 1 : Number(body && body.images) || 0,
+      persons,
+      skipped: kind === "gallery" && Array.isArray(body && body.skipped) ? body.skipped.length : 0,
+      trimmed: Boolean(kind === "gallery" && body && body.trimmed),
+    };
+  }
+
+  /** The width and height of an image's picture from FindImageForIdentify, or null. */
+  function imageSize(image) {
+    const file = ((image && image.visual_files) || []).find((f) => f && f.__typename === "ImageFile");
+    return file && file.width > 0 && file.height > 0 ? { width: file.width, height: file.height } : null;
+  }
+
+  /** The candidate's local performer: found by stash ID, else created when `create` is set. */
+  async function performerForCandidate(gql, request) {
+    const found = request.localPerformer || (await findLocalPerformer(gql, request.candidate.stashIds));
+    if (found || !request.create) return { performer: found, created: false };
+    const data = await gql("PerformerCreate", { input: performerCreateInput(request.candidate) });
+    return { performer: data.performerCreate, created: true };
+  }
+
+  /**
+   * Adds a candidate to an image, or to a gallery and the gallery images the person is in.
+   * Never replaces anyone: only bulkImageUpdate / bulkGalleryUpdate with mode ADD are sent.
+   */
+  async function addCandidateToMedia(io, request) {
+    const { performer, created } = await performerForCandidate(io.gql, request);
+    if (!performer) return { performer: null, created: false };
+    const performerIds = [String(performer.id)];
+    if (request.kind === "gallery") {
+      await io.gql("BulkGalleryUpdateAddPerformers", {
+        gallery_ids: [String(request.mediaId)],
+        performer_ids: performerIds,
+      });
+    }
+    const imageIds = request.kind === "image" ? [String(request.mediaId)] : request.imageIds || [];
+    if (imageIds.length) {
+      await io.gql("BulkImageUpdateAddPerformers", { image_ids: imageIds, performer_ids: performerIds });
+    }
+    return { performer, created };
+  }
+
   return Object.freeze({
     PLUGIN_ID,
     DEFAULT_SERVICE_URL,
@@ -541,5 +731,12 @@
     stashGraphqlData,
     findLocalPerformer,
     addCandidateToScene,
+    MEDIA_KINDS,
+    mediaIdFromPath,
+    identifyMediaRequest,
+    faceCropStyle,
+    mediaResultsView,
+    imageSize,
+    addCandidateToMedia,
   });
 });

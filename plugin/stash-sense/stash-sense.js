@@ -44,8 +44,9 @@
   }
 
   function renderCandidateActions(h, person, candidate, state, actions) {
+    const noun = actions.noun || "scene"; // "image" or "gallery" on those pages
     if (state.status === "added") {
-      const done = state.created ? "Created and added to scene" : "Added to scene";
+      const done = state.created ? `Created and added to ${noun}` : `Added to ${noun}`;
       return [
         h("span", { key: "done", className: "ss-done" }, done),
         state.message ? h("span", { key: "warn", className: "ss-warning" }, state.message) : null,
@@ -63,16 +64,18 @@
       );
     const buttons = [];
     if (candidate.inScene || state.inScene) {
-      buttons.push(h("span", { key: "in", className: "ss-muted" }, "Already in this scene"));
+      buttons.push(h("span", { key: "in", className: "ss-muted" }, `Already in this ${noun}`));
     } else if (state.lookup === "missing") {
       const create = () => actions.add(person, candidate, true);
       buttons.push(button("create", "Create performer", "btn-primary ss-create", create));
     } else {
       const add = () => actions.add(person, candidate, false);
-      buttons.push(button("add", "Add to scene", "btn-primary ss-add", add));
+      buttons.push(button("add", `Add to ${noun}`, "btn-primary ss-add", add));
     }
-    const reject = () => actions.reject(person, candidate);
-    buttons.push(button("reject", "Not this person", "btn-secondary ss-reject", reject));
+    if (actions.reject) {
+      const reject = () => actions.reject(person, candidate);
+      buttons.push(button("reject", "Not this person", "btn-secondary ss-reject", reject));
+    }
     if (busy) buttons.push(h("span", { key: "busy", className: "ss-muted" }, "Working…"));
     return buttons;
   }
@@ -126,6 +129,9 @@
   function renderFace(h, person, sprite) {
     const alt = `Face of ${person.title}`;
     if (person.thumbnail) return h("img", { className: "ss-thumb", src: person.thumbnail, alt });
+    if (person.faceStyle) {
+      return h("div", { className: "ss-thumb ss-thumb-crop", style: person.faceStyle, role: "img", "aria-label": alt });
+    }
     const cue = sprite && person.firstFrameIndex !== null ? sprite.cues[person.firstFrameIndex] : null;
     const style = core.spriteTileStyle(cue, sprite && sprite.url);
     if (style) {
@@ -152,6 +158,14 @@
       buttons.push(h("span", { key: "more", className: "ss-muted" }, `+${person.moreTimestamps} more`));
     }
     return h("div", { className: "ss-timestamps" }, buttons);
+  }
+
+  /** Links to the gallery images a person is in (Stash's own image pages). */
+  function renderImageLinks(h, person) {
+    const links = person.imageIds.map((imageId) =>
+      h("a", { key: imageId, className: "ss-link ss-image-link", href: `../images/${imageId}` }, `#${imageId}`),
+    );
+    return h("div", { className: "ss-images" }, h("span", { className: "ss-muted" }, "Images: "), links);
   }
 
   function renderCandidates(h, person, state, actions) {
@@ -184,9 +198,10 @@
           "h5",
           { className: "ss-person-title" },
           person.title,
-          h("span", { className: "ss-appearances" }, ` · seen in ${plural(person.appearances, "frame")}`),
+          h("span", { className: "ss-appearances" }, ` · seen in ${plural(person.appearances, state.view.unit || "frame")}`),
         ),
         renderTimestamps(h, person, actions),
+        person.imageIds && person.imageIds.length ? renderImageLinks(h, person) : null,
         renderCandidates(h, person, state, actions),
         hidden ? h("p", { className: "ss-muted ss-hidden-count" }, hidden) : null,
       ),
@@ -195,9 +210,10 @@
 
   function renderSummary(h, view) {
     const people = view.persons.length;
+    const counted = view.unit ? plural(view.frames, view.unit) : `${view.frames} frames`;
     const text = people
-      ? `${people} ${people === 1 ? "person" : "people"} in ${view.frames} frames (${view.faces} faces).`
-      : `No faces found in ${view.frames} frames.`;
+      ? `${people} ${people === 1 ? "person" : "people"} in ${counted} (${view.faces} faces).`
+      : `No faces found in ${counted}.`;
     return h("p", { className: "ss-summary" }, text);
   }
 
@@ -532,6 +548,133 @@
     };
   }
 
+
+  // ---------------------------------------------------------------- image and gallery pages
+
+  /** A sentence about the part of a gallery that was not identified, or null. */
+  function mediaNote(view, body) {
+    const notes = [];
+    if (view.trimmed) {
+      notes.push(`Only the first ${view.frames} of the gallery's ${Number(body.gallery_images) || "?"} images were identified.`);
+    }
+    if (view.skipped) notes.push(`${plural(view.skipped, "image")} could not be read.`);
+    return notes.length ? notes.join(" ") : null;
+  }
+
+  /**
+   * The panel of Stash's image page (kind "image") or gallery page ("gallery"): the scene's
+   * result panel, with Add to image / Add to gallery. Nothing is stored by the service for
+   * these, so every click identifies anew; there is no "Not this person" (its feedback is
+   * about scenes).
+   */
+  function createMediaPanelComponent(api, win, kind) {
+    const React = api.React;
+    const h = React.createElement;
+    const io = createIo(api, win);
+    const media = core.MEDIA_KINDS[kind];
+
+    return function StashSenseMediaPanel(props) {
+      const [state, setState] = React.useState(IDLE_STATE);
+      const live = React.useRef({ active: true, run: 0, item: null });
+      React.useEffect(() => {
+        live.current.active = true;
+        return () => {
+          live.current.active = false;
+        };
+      }, [props.mediaId]);
+
+      const update = (change, run) => {
+        if (!live.current.active || (run !== undefined && run !== live.current.run)) return;
+        setState((previous) => ({ ...previous, ...(typeof change === "function" ? change(previous) : change) }));
+      };
+      const updateCandidate = (key, change) =>
+        update((previous) => ({
+          candidates: { ...previous.candidates, [key]: { ...(previous.candidates[key] || {}), ...change } },
+        }));
+
+      async function identify() {
+        const run = (live.current.run += 1);
+        const say = (progress) => update({ phase: "loading", progress, error: null }, run);
+        try {
+          say("Reading the plugin's settings…");
+          const settings = await io.settings();
+          if (settings.serviceUrlInvalid) throw new Error('The "Service URL" setting is not an http(s) URL.');
+          if (!settings.apiKey) throw new Error('Set "API key" in Settings → Plugins → Stash Sense first.');
+          say(`Loading the ${media.noun} from Stash…`);
+          const item = (await io.gql(media.find, { id: props.mediaId }))[media.field];
+          if (!item) throw new Error(`Stash has no ${media.noun} ${props.mediaId}.`);
+          live.current.item = item;
+          const cast = core.castStashIds(item);
+          say("Stash Sense is looking for faces…");
+          const request = core.identifyMediaRequest(settings, kind, props.mediaId, cast);
+          const body = await io.callService(request, settings.serviceUrl, core.IDENTIFY_TIMEOUT_MS);
+          const imageUrl = item.paths && item.paths.image ? new URL(item.paths.image, win.document.baseURI).href : null;
+          const view = core.mediaResultsView(kind, body, {
+            minConfidence: settings.minConfidence,
+            castStashIds: cast,
+            imageUrl,
+            imageSize: core.imageSize(item),
+          });
+          update({ phase: "done", progress: "", view, saved: mediaNote(view, body), candidates: {} }, run);
+        } catch (error) {
+          update({ phase: "error", progress: "", error: errorText(error) }, run);
+        }
+      }
+
+      async function add(person, candidate, create) {
+        const key = candidateKey(person, candidate);
+        updateCandidate(key, { status: "working", message: "" });
+        try {
+          const result = await core.addCandidateToMedia(
+            { gql: io.gql },
+            {
+              kind,
+              mediaId: props.mediaId,
+              imageIds: person.imageIds,
+              candidate,
+              create,
+              localPerformer: (state.candidates[key] || {}).localPerformer || null,
+            },
+          );
+          if (!result.performer) {
+            const message = "Stash has no performer with these stash IDs yet.";
+            updateCandidate(key, { status: "idle", lookup: "missing", message });
+            return;
+          }
+          updateCandidate(key, { status: "added", created: result.created, localPerformer: result.performer });
+        } catch (error) {
+          updateCandidate(key, { status: "idle", message: errorText(error) });
+        }
+      }
+
+      const actions = {
+        identify,
+        rerun: identify,
+        add,
+        seek: () => undefined,
+        noun: media.noun,
+      };
+      return renderPanel(h, state, actions);
+    };
+  }
+
+  /** Adds the panel below Stash's image and gallery pages (where Stash lets them be patched). */
+  function installMediaPanels(api, win) {
+    const React = api.React;
+    const h = React.createElement;
+    for (const [kind, component] of [["image", "ImagePage"], ["gallery", "GalleryPage"]]) {
+      const Panel = createMediaPanelComponent(api, win, kind);
+      api.patch.after(component, function () {
+        const result = arguments[arguments.length - 1];
+        const mediaId = core.mediaIdFromPath(kind, win.location.pathname);
+        if (!mediaId) return result;
+        const key = `${TAB_KEY}-${kind}-${mediaId}`;
+        const below = h("div", { className: "stash-sense-below", key }, h(Panel, { key, mediaId }));
+        return h(React.Fragment, null, result, below);
+      });
+    }
+  }
+
   // ---------------------------------------------------------------- installing into Stash
 
   /** Adds a "Stash Sense" tab to the scene page (or, without react-bootstrap, a panel below it). */
@@ -539,6 +682,7 @@
     const React = api.React;
     const h = React.createElement;
     const Panel = createPanelComponent(api, win);
+    installMediaPanels(api, win);
     // Keyed by scene: moving to another scene starts a fresh panel.
     const panel = (where) => {
       const sceneId = core.sceneIdFromPath(win.location.pathname);
@@ -579,6 +723,8 @@
     renderPerson,
     renderCandidate,
     createPanelComponent,
+    createMediaPanelComponent,
+    mediaNote,
     install,
   });
 });
