@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from recognition.engine.profile import Profile, encode_jpeg
 from recognition.engine.quality import DEFAULT_GATES, QualityGates, assess_face
@@ -22,6 +23,7 @@ from recognition.engine.types import AnalyzedFace, Detection, ImageBGR
 TILE_SCALE = 1.95
 CANVAS = 640
 GAP = 8  # blank pixels between tiles, so no box straddles two frames
+EMBED_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,20 @@ def _to_tile(detection: Detection, cell: _Cell, scale: float) -> Detection:
     )
 
 
+def _embed_in_batches(
+    profile: Profile, chips: Sequence[ImageBGR], *, augment: bool
+) -> npt.NDArray[np.float32]:
+    """Embeddings of all chips, EMBED_BATCH at a time: one run over every chip of a long
+    scene or a gallery holds all their activations at once (about 10 MB a chip)."""
+    if not chips:
+        return np.zeros((0, profile.dim), np.float32)
+    batches = [
+        profile.embed_chips(list(chips[start : start + EMBED_BATCH]), augment=augment)
+        for start in range(0, len(chips), EMBED_BATCH)
+    ]
+    return np.asarray(np.concatenate(batches), dtype=np.float32)
+
+
 def analyze_tiles(
     profile: Profile,
     tiles: Sequence[ImageBGR],
@@ -105,11 +121,7 @@ def analyze_tiles(
             if in_tile.size >= min_size:
                 found.append((cell.tile, canvas, detection, in_tile))
     chips = [profile.align(canvas, [on_canvas])[0] for _, canvas, on_canvas, _ in found]
-    embeddings = (
-        profile.embed_chips(chips, augment=augment)
-        if chips
-        else np.zeros((0, profile.dim), np.float32)
-    )
+    embeddings = _embed_in_batches(profile, chips, augment=augment)
     per_tile: list[list[AnalyzedFace]] = [[] for _ in tiles]
     for (tile, _, _, in_tile), chip, embedding in zip(found, chips, embeddings, strict=True):
         per_tile[tile].append(
