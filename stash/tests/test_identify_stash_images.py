@@ -223,3 +223,25 @@ def test_stash_failing_while_a_gallery_is_read_is_a_502(
     stash.fail_next(3, status=500, path="/image/800/image")
     response = post(api_client, "identify/gallery", {"stash_gallery_id": "8"})
     assert error_of(response)[:2] == (502, "stash_unreachable")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("identify", {"stash_image_id": "1"}), ("identify/gallery", {"stash_gallery_id": "1"})],
+)
+def test_a_stash_id_without_a_configured_stash_names_the_setting(
+    api_client: APIClient, settings: Any, path: str, body: dict[str, Any]
+) -> None:
+    settings.STASH_URL = ""
+    status, _, message = error_of(post(api_client, path, body))
+    assert status == 400 and "STASH_URL" in message
+
+
+def test_a_stash_image_sent_as_a_form_field_is_fetched_too(
+    api_client: APIClient, enrolled: dict[str, Performer], stash: FakeStash
+) -> None:
+    stash.add_image(FakeImage("10", unseen_photos("Carmen_Electra", 1)[0]))
+    response = api_client.post("/api/v1/identify", {"stash_image_id": "10", "top_k": "1"})
+    assert response.status_code == 200, response.json()
+    [face] = response.json()["faces"]
+    assert [m["performer"]["id"] for m in face["matches"]] == [str(enrolled["Carmen_Electra"].pk)]
