@@ -592,6 +592,24 @@
           candidates: { ...previous.candidates, [key]: { ...(previous.candidates[key] || {}), ...change } },
         }));
 
+      /** Which candidates Stash has as performers, and which of those the item already has. */
+      async function lookUpLocalPerformers(view, item, run) {
+        const cast = (item.performers || []).map((performer) => String(performer.id));
+        for (const person of view.persons) {
+          for (const candidate of person.candidates) {
+            if (candidate.inScene || run !== live.current.run || !live.current.active) continue;
+            const key = candidateKey(person, candidate);
+            try {
+              const local = await core.findLocalPerformer(io.gql, candidate.stashIds);
+              const inScene = Boolean(local && cast.includes(String(local.id)));
+              updateCandidate(key, { lookup: local ? "found" : "missing", localPerformer: local, inScene });
+            } catch (_error) {
+              updateCandidate(key, { lookup: "error" });
+            }
+          }
+        }
+      }
+
       async function identify() {
         const run = (live.current.run += 1);
         const say = (progress) => update({ phase: "loading", progress, error: null }, run);
@@ -616,6 +634,7 @@
             imageSize: core.imageSize(item),
           });
           update({ phase: "done", progress: "", view, saved: mediaNote(view, body), candidates: {} }, run);
+          await lookUpLocalPerformers(view, item, run);
         } catch (error) {
           update({ phase: "error", progress: "", error: errorText(error) }, run);
         }

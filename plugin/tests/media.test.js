@@ -231,11 +231,11 @@ function hooksReact() {
   return { React, render };
 }
 
-function fakeWindow(serviceBody, serviceStatus = 200) {
+function fakeWindow(serviceBody, serviceStatus = 200, galleryPerformers = []) {
   const requests = [];
   const stash = {
     PluginConfiguration: { configuration: { plugins: { "stash-sense": { serviceUrl: "http://sense:8000", apiKey: "key" } } } },
-    FindGalleryForIdentify: { findGallery: { id: "3", title: "G", image_count: 250, performers: [] } },
+    FindGalleryForIdentify: { findGallery: { id: "3", title: "G", image_count: 250, performers: galleryPerformers } },
     FindPerformersByStashId: { findPerformers: { count: 1, performers: [{ id: "5", name: "Bill" }] } },
     BulkGalleryUpdateAddPerformers: { bulkGalleryUpdate: [{ id: "3", performers: [{ id: "5" }] }] },
     BulkImageUpdateAddPerformers: { bulkImageUpdate: [] },
@@ -308,4 +308,15 @@ test("install patches Stash's image and gallery pages besides the scene page", (
   };
   plugin.install(api, fakeWindow({}));
   assert.deepEqual(patched.sort(), ["GalleryPage", "ImagePage", "ScenePage"]);
+});
+
+test("a candidate the gallery already has as a local performer is marked, not offered", async () => {
+  const { React, render } = hooksReact();
+  const win = fakeWindow(galleryBody(), 200, [{ id: "5", name: "Bill", stash_ids: [] }]);
+  const Panel = plugin.createMediaPanelComponent({ React, patch: {} }, win, "gallery");
+  const tree = await clickIdentify(render, Panel);
+  assert.equal(findByClass(tree, "ss-add").length, 0);
+  assert.deepEqual(findByClass(tree, "ss-muted").map(textOf).filter((t) => t.startsWith("Already")), [
+    "Already in this gallery",
+  ]);
 });
