@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -132,6 +133,25 @@ CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
     "task": "scraping.sync_due_sources",
     "schedule": SYNC_INTERVAL_MINUTES * 60.0,
 }
+
+# Gallery updates: a bundle feed (bundles/feed.py) checked on a beat schedule. Only its host
+# (and STASHSENSE_BUNDLE_FEED_HOSTS, e.g. where its bundles are stored) may be downloaded from.
+STASHSENSE_BUNDLE_FEED = read_url("STASHSENSE_BUNDLE_FEED", ("http", "https"))
+if STASHSENSE_BUNDLE_FEED and not urlsplit(STASHSENSE_BUNDLE_FEED).hostname:
+    raise ImproperlyConfigured("Environment variable STASHSENSE_BUNDLE_FEED has no host")
+STASHSENSE_BUNDLE_FEED_HOSTS = [
+    h.strip().lower()
+    for h in env.str("STASHSENSE_BUNDLE_FEED_HOSTS", default="").split(",")
+    if h.strip()
+]
+BUNDLE_FEED_INTERVAL_MINUTES = read_int(
+    "STASHSENSE_BUNDLE_FEED_INTERVAL_MINUTES", default=6 * 60, minimum=1
+)
+if STASHSENSE_BUNDLE_FEED:
+    CELERY_BEAT_SCHEDULE["bundles-feed-check"] = {
+        "task": "bundles.feed_check",
+        "schedule": BUNDLE_FEED_INTERVAL_MINUTES * 60.0,
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -12,7 +12,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import stashsense
+from bundles.feed_updates import bundle_feed_status
 from recognition.selectors import active_index_summary, inference_providers
+
+
+def gallery_update_summary() -> dict[str, Any] | None:
+    """What the bundle feed offers beyond the installed bundle; None without a feed."""
+    status = bundle_feed_status()
+    if status is None:
+        return None
+    return {
+        "installed": status.installed,
+        "available": status.available,
+        "update_available": status.update_available,
+        "checked_at": status.checked_at.isoformat() if status.checked_at else None,
+    }
 
 
 class HealthView(APIView):
@@ -29,6 +43,7 @@ class HealthView(APIView):
                 "index": serializers.DictField(allow_null=True),
                 "providers": serializers.ListField(child=serializers.CharField()),
                 "version": serializers.CharField(),
+                "gallery_update": serializers.DictField(allow_null=True),
             },
         )
     )
@@ -40,5 +55,6 @@ class HealthView(APIView):
                 "index": index,
                 "providers": inference_providers(),
                 "version": stashsense.__version__,
+                "gallery_update": gallery_update_summary(),
             }
         )
