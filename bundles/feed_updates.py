@@ -12,14 +12,16 @@ not match, a gap, a crash), stays exactly as it was. Each bundle still goes thro
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bundles.download import BundleDownloadClient, bundle_download
@@ -36,7 +38,7 @@ from bundles.format import file_sha256
 from bundles.importer import bundle_import, bundle_last_applied
 from bundles.models import BundleFeedState, BundleImport
 from recognition.configured_profile import serving_profile
-from stashsense.errors import InvalidInput, UpstreamFailed
+from stashsense.errors import Conflict, InvalidInput, UpstreamFailed
 from stashsense.http import OutboundClient, OutboundError, display_url, host_of
 
 logger = logging.getLogger(__name__)
@@ -121,14 +123,20 @@ def bundle_feed_check(
 ) -> list[FeedEntry]:
     """Read the feed and record what it offers; returns the bundles an update would apply."""
     url, name = _feed_url_required(feed_url), profile or serving_profile()
+    if client is not None:
+        return _plan_recorded(url, name, client)
+    with bundle_feed_client(url) as reader:
+        return _plan_recorded(url, name, reader)
+
+
+def _plan_recorded(feed_url: str, profile: str, client: OutboundClient) -> list[FeedEntry]:
     try:
-        with client or bundle_feed_client(url) as reader:
-            feed = bundle_feed_fetch(feed_url=url, client=reader)
+        feed = bundle_feed_fetch(feed_url=feed_url, client=client)
     except (OutboundError, UpstreamFailed) as error:
-        _state_failed(url, name, checked_at=timezone.now(), check_error=str(error)[:2000])
+        _state_failed(feed_url, profile, checked_at=timezone.now(), check_error=str(error)[:2000])
         raise
-    plan = feed_plan(feed, profile=name, installed=_installed(name))
-    _state_checked(url, name, feed, plan)
+    plan = feed_plan(feed, profile=profile, installed=_installed(profile))
+    _state_checked(feed_url, profile, feed, plan)
     return plan
 
 
@@ -143,18 +151,53 @@ def bundle_feed_update(
     """Apply the feed's bundles from the installed version to the newest, all or nothing."""
     url, name = _feed_url_required(feed_url), profile or serving_profile()
     directory = download_dir or Path(settings.DATA_DIR) / "bundles" / "feed"
+    with _update_lock(name):
+        return _update_locked(url, name, directory, progress, client)
+
+
+@contextmanager
+def _update_lock(profile: str) -> Iterator[None]:
+    """One feed update of a profile at a time: two would plan from the same version and the
+    second would only fail. A Postgres session lock, so a killed worker's lock goes with its
+    connection; SQLite has one writer anyway."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = zlib.crc32(f"bundles.feed_update:{profile}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        (taken,) = cursor.fetchone() or (False,)
+    if not taken:
+        raise Conflict(
+            "A gallery update from the feed is already running.", code="bundle_feed_busy"
+        )
     try:
-        with client or bundle_feed_client(url) as downloader:
-            plan = bundle_feed_check(feed_url=url, profile=name, client=downloader)
-            paths = [
-                _download_verified(downloader, url, entry, directory, progress) for entry in plan
-            ]
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _update_locked(
+    url: str,
+    name: str,
+    directory: Path,
+    progress: Progress | None,
+    client: OutboundClient | None,
+) -> FeedUpdate:
+    downloader = client or bundle_feed_client(url)
+    try:
+        plan = _plan_recorded(url, name, downloader)
+        paths = [_download_verified(downloader, url, entry, directory, progress) for entry in plan]
         applied = _apply_all(plan, paths, url, name, progress)
     except BaseException as error:
         _state_failed(
             url, name, update_finished_at=timezone.now(), update_error=_message(error)[:2000]
         )
         raise
+    finally:
+        if client is None:
+            downloader.close()
     installed = _installed(name)
     _state_failed(
         url,

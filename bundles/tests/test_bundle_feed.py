@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
 from bundles.feed import FEED_NAME, feed_parse
@@ -307,3 +310,34 @@ def test_the_update_button_needs_staff_and_a_csrf_token(
     assert visitor.get("/dashboard/gallery-update").status_code in (302, 405)
     last = bundle_last_applied(profile=PROFILE)
     assert last is not None and last.version == published.exports[0].version
+
+
+def test_a_download_cut_short_resumes_and_the_update_applies(
+    published: Published, feed_server: FakeBundleFeed
+) -> None:
+    _install_first_bundle(published)
+    feed_server.truncate_next(1, path=f"/gallery/{published.bundle_name(1)}")
+
+    _update(download_dir=published.folder.parent / "downloads")
+
+    assert _state() == published.states[2]
+    asked = feed_server.requests_to(f"/gallery/{published.bundle_name(1)}")
+    assert [r.headers.get("range") is not None for r in asked] == [False, True]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a Postgres session lock")
+def test_a_second_update_while_one_runs_is_refused(
+    published: Published, feed_server: FakeBundleFeed
+) -> None:
+    build = _install_first_bundle(published)
+    other = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    try:
+        other.execute(
+            "SELECT pg_advisory_lock(%s)", [zlib.crc32(f"bundles.feed_update:{PROFILE}".encode())]
+        )
+        with pytest.raises(CommandError, match="already running"):
+            _update(download_dir=published.folder.parent / "downloads")
+    finally:
+        other.close()
+
+    assert active_build_id() == build and _downloaded(feed_server) == []
