@@ -108,6 +108,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
             "query": form.querystring(),
             "counts": [(ReviewKind(kind).label, kind, count) for kind, count in counts.items()],
             "total": sum(counts.values()),
+            "gallery_update": bundle_feed_status(),
         },
     )
 

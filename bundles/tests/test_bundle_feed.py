@@ -281,6 +281,7 @@ def test_the_dashboard_shows_the_update_and_its_button_applies_it(
     _install_first_bundle(published)
     bundle_feed_check_task()
     client.force_login(curator)
+    assert "A newer gallery bundle is available" in client.get("/dashboard/").content.decode()
     page = client.get("/dashboard/jobs/").content.decode()
     assert "A newer gallery bundle is available" in page
     assert published.exports[2].version in page
