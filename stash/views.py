@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
-from stash.plugin_package import plugin_index_yaml
+from stash.plugin_package import ZIP_NAME, plugin_index_yaml
 from stash.plugin_source import PublishedPlugin, plugin_published, plugin_source_service_url
 from stashsense.errors import ApplicationError
 from stashsense.exceptions import status_of_error
@@ -38,12 +38,9 @@ def plugin_index(request: HttpRequest) -> HttpResponse:
         published = _published(request)
     except ApplicationError as error:
         return _refused(error)
-    # An absolute path: every Stash version resolves it against the source's host.
-    body = plugin_index_yaml(
-        published.package,
-        date=published.published_at,
-        zip_path=reverse("stash-plugin:zip"),
-    )
+    # Relative to the index, as Stash's own community source does: it still points at the
+    # zip when a proxy serves this service under a path of its own.
+    body = plugin_index_yaml(published.package, date=published.published_at, zip_path=ZIP_NAME)
     return _dated(HttpResponse(body, content_type="application/yaml; charset=utf-8"), published)
 
 

@@ -133,7 +133,8 @@ def test_the_index_lists_the_plugin_in_the_format_stash_reads(client: Client) ->
     _check_remote_package(entry)
     assert entry["id"] == "stash-sense" and entry["name"] == "Stash Sense"
     assert entry["metadata"]["description"].startswith("Identifies the performers")
-    assert entry["path"] == "/plugin/stash-sense.zip"
+    assert entry["path"] == "stash-sense.zip"  # beside the index
+    assert _resolve(SOURCE_URL, entry["path"]) == "http://testserver/plugin/stash-sense.zip"
     zip_bytes = _download(client, entry)
     assert hashlib.sha256(zip_bytes).hexdigest() == entry["sha256"]
 
