@@ -342,3 +342,13 @@ def test_a_second_update_while_one_runs_is_refused(
         other.close()
 
     assert active_build_id() == build and _downloaded(feed_server) == []
+
+
+def test_the_admin_lists_what_the_feed_offered(
+    published: Published, feed_server: FakeBundleFeed, admin_client: Client
+) -> None:
+    bundle_feed_check_task()
+
+    page = admin_client.get("/admin/bundles/bundlefeedstate/").content.decode()
+
+    assert feed_server.feed_url in page and published.exports[2].version in page
