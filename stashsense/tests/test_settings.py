@@ -42,6 +42,36 @@ def test_a_malformed_variable_stops_start_up_with_its_name(
     result = _start({name: value}, tmp_path)
     assert result.returncode != 0
     assert name in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+def test_a_malformed_variable_stops_gunicorn_with_one_line_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "STASH"))
+    }
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "stashsense.wsgi:application",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+            "--control-socket",
+            str(tmp_path / "gunicorn.ctl"),
+        ],
+        cwd=REPO,
+        env={**clean, "STASHSENSE_DATA_DIR": str(tmp_path), "STASHSENSE_MAX_FACES": "lots"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "STASHSENSE_MAX_FACES is malformed" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_with_no_environment_a_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
