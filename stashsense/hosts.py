@@ -13,6 +13,8 @@ import ipaddress
 from django.http.request import split_domain_port, validate_host
 
 PRIVATE_HOSTS = "private"
+# DJANGO_ALLOWED_HOSTS when it is unset: a home LAN works by IP and by name out of the box.
+DEFAULT_ALLOWED_HOSTS = PRIVATE_HOSTS
 # Names no public DNS registry hands out (RFC 6762 .local, RFC 8375 .home.arpa, ICANN's
 # .internal) plus the customary .lan of home routers.
 PRIVATE_SUFFIXES = (".local", ".lan", ".home.arpa", ".internal", ".localhost")

@@ -8,7 +8,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from stashsense.environment import env, read_bool, read_float, read_int, read_url, secret_key
-from stashsense.hosts import django_allowed_hosts
+from stashsense.hosts import DEFAULT_ALLOWED_HOSTS, django_allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.str("STASHSENSE_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
@@ -25,7 +25,7 @@ DEBUG = read_bool("DJANGO_DEBUG", default=False)
 # the box while a public name pointed at it (DNS rebinding) is refused: stashsense/hosts.py.
 STASHSENSE_ALLOWED_HOSTS = [
     h.strip().lower()
-    for h in env.str("DJANGO_ALLOWED_HOSTS", default="private").split(",")
+    for h in env.str("DJANGO_ALLOWED_HOSTS", default=DEFAULT_ALLOWED_HOSTS).split(",")
     if h.strip()
 ]
 ALLOWED_HOSTS = django_allowed_hosts(STASHSENSE_ALLOWED_HOSTS)
