@@ -17,7 +17,8 @@ if [ "$(id -u)" = "0" ]; then
         esac
     done
     mkdir -p "$data"
-    if [ "$(stat -c %u:%g "$data")" != "$uid:$gid" ]; then
+    # Also what `docker exec` (root by default) left there since the last start.
+    if [ -n "$(find "$data" \( ! -user "$uid" -o ! -group "$gid" \) -print -quit)" ]; then
         chown -R "$uid:$gid" "$data"
     fi
     export HOME=/tmp

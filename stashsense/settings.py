@@ -227,12 +227,18 @@ SPECTACULAR_SETTINGS = {
     # The ApiKeyAuth scheme, on every operation that needs a key: stashsense/schema.py.
 }
 
+STASHSENSE_LOG_LEVEL = env.str("STASHSENSE_LOG_LEVEL", default="INFO").strip().upper() or "INFO"
+if STASHSENSE_LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        "Environment variable STASHSENSE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or "
+        f"CRITICAL, got {STASHSENSE_LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("STASHSENSE_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": STASHSENSE_LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

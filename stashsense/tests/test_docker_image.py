@@ -263,7 +263,9 @@ def test_the_entrypoint_hands_data_to_puid_and_runs_the_command_as_that_user(
     _reachable_by_anyone(tmp_path)
     data = tmp_path / "data"
     (data / "index").mkdir(parents=True)
-    (data / "index" / "old.voy").write_text("x")
+    (data / "index" / "old.voy").write_text("x")  # left by `docker exec` as root
+    os.chown(data, 99, 1000)
+    os.chown(data / "index", 99, 1000)
     result = _entrypoint(data, "sh", "-c", "id -u; id -g; touch $0/written", str(data), PUID="99")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["99", "1000"]

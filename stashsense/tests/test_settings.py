@@ -36,6 +36,7 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[s
         ("STASHSENSE_RECALIBRATE_GROWTH", "0"),
         ("DJANGO_SECRET_KEY", "change-me-to-a-long-random-string"),
         ("DJANGO_SECRET_KEY", "changeme"),
+        ("STASHSENSE_LOG_LEVEL", "loud"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_with_its_name(
