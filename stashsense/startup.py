@@ -22,3 +22,14 @@ def load_settings_or_exit() -> None:
         sys.stderr.write(f"Stash Sense cannot start: {error}\n")
         sys.stderr.flush()
         raise SystemExit(BAD_SETTING_EXIT_STATUS) from None
+
+
+def __getattr__(name: str) -> object:
+    """`stashsense.startup:checked_settings`, Celery's configuration source: Django's settings,
+    read (or the one-line exit) when Celery first needs them, not at import."""
+    if name != "checked_settings":
+        raise AttributeError(name)
+    load_settings_or_exit()
+    from django.conf import settings
+
+    return settings

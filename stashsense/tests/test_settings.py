@@ -110,3 +110,23 @@ def test_processes_starting_together_share_one_generated_key(tmp_path: Path) -> 
     assert keys == {(tmp_path / "secret_key").read_text()}
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]
+
+
+@pytest.mark.parametrize("program", ["worker", "beat"])
+def test_a_malformed_variable_stops_celery_with_one_line_and_no_traceback(
+    program: str, tmp_path: Path
+) -> None:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "STASH"))
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("celery")), "-A", "stashsense", program],
+        cwd=REPO,
+        env={**clean, "STASHSENSE_DATA_DIR": str(tmp_path), "STASHSENSE_MAX_FRAMES": "many"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "STASHSENSE_MAX_FRAMES is malformed" in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
