@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 import stashsense
 from bundles.feed_updates import bundle_feed_status
-from recognition.selectors import active_index_summary, inference_providers
+from recognition.selectors import active_index_summary, inference_providers, inference_sessions
 
 
 def gallery_update_summary() -> dict[str, Any] | None:
@@ -41,7 +41,19 @@ class HealthView(APIView):
             {
                 "status": serializers.ChoiceField(choices=["ok", "degraded"]),
                 "index": serializers.DictField(allow_null=True),
-                "providers": serializers.ListField(child=serializers.CharField()),
+                "providers": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="The providers the serving profile's sessions run on.",
+                ),
+                "sessions": serializers.DictField(
+                    child=serializers.CharField(),
+                    help_text="The provider each session runs on, by role (detector, "
+                    "recogniser); empty when the models are missing.",
+                ),
+                "available_providers": serializers.ListField(
+                    child=serializers.CharField(),
+                    help_text="The providers this onnxruntime build offers.",
+                ),
                 "version": serializers.CharField(),
                 "gallery_update": serializers.DictField(allow_null=True),
             },
@@ -49,11 +61,14 @@ class HealthView(APIView):
     )
     def get(self, request: Request) -> Response:
         index = active_index_summary()
+        sessions = inference_sessions()
         return Response(
             {
-                "status": "ok" if index is not None else "degraded",
+                "status": "ok" if index is not None and sessions else "degraded",
                 "index": index,
-                "providers": inference_providers(),
+                "providers": sorted(set(sessions.values())),
+                "sessions": sessions,
+                "available_providers": inference_providers(),
                 "version": stashsense.__version__,
                 "gallery_update": gallery_update_summary(),
             }
