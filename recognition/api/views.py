@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import parsers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recognition.api.fields import video_too_large
 from recognition.api.serializers import (
     IdentifyRequestSerializer,
     IdentifySceneRequestSerializer,
@@ -17,8 +19,16 @@ from recognition.api.serializers import (
 from recognition.api.throttles import IdentifyBudget
 from recognition.concurrency import inference_slot
 from recognition.identification import identify_image, identify_scene
+from stashsense.http import MIB
 
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+
+def refuse_oversized_body(request: Request) -> None:
+    """A body announced larger than any video we take is refused before a byte is read."""
+    declared = str(request.META.get("CONTENT_LENGTH") or "")
+    if declared.isdigit() and int(declared) > int(settings.STASHSENSE_MAX_VIDEO_BYTES) + MIB:
+        raise video_too_large()
 
 
 class IdentifyView(APIView):
@@ -58,6 +68,7 @@ class IdentifySceneView(APIView):
 
     @extend_schema(request=IdentifySceneRequestSerializer, responses=SceneIdentificationSerializer)
     def post(self, request: Request) -> Response:
+        refuse_oversized_body(request)
         body = self.request_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         scene = self.scene_from_reference(dict(body.validated_data))
