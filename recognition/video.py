@@ -204,7 +204,10 @@ class VideoReader:
         if duration <= 0 and self._container.duration:
             duration = self._container.duration / av.time_base
         if not duration > 0:
-            raise VideoInputError("the video has no duration (zero length)", code="zero_duration")
+            raise VideoInputError(
+                "the video has no duration (zero length, or none recorded in the file)",
+                code="zero_duration",
+            )
         context = stream.codec_context
         return VideoInfo(duration, context.width, context.height, context.name)
 
