@@ -12,8 +12,7 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -38,6 +37,7 @@ from recognition.video import (
     VideoInputError,
     VideoLimits,
     VideoReader,
+    VideoSource,
     VideoTimeout,
     sample_times,
 )
@@ -58,7 +58,6 @@ AUTO_PASSES = 3
 SETTLED_APPEARANCES = 3
 UNKNOWN_APPEARANCES = 6
 SCENE_MODES = ("sprite", "video", "auto")
-VideoSource = str | Path | IO[bytes]
 
 
 def _vote_weight(face: AnalyzedFace) -> float:

@@ -15,6 +15,7 @@ before they reach numpy: detection runs on a 640 canvas anyway, and a 4K frame a
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import numpy as np
 
 from recognition.scenes import SceneFrame, SceneInputError
 
+# A path, or a seekable binary file (an upload, a RangedReader over Stash's stream).
+VideoSource = str | Path | IO[bytes] | io.RawIOBase
 # Where the samples lie: 5-95 % of the duration (intros and credits left out).
 SAMPLE_START = 0.05
 SAMPLE_END = 0.95
@@ -99,7 +102,7 @@ class VideoReader:
 
     def __init__(
         self,
-        source: str | Path | IO[bytes],
+        source: VideoSource,
         *,
         limits: VideoLimits | None = None,
         exact: bool = False,
@@ -263,7 +266,7 @@ def _time_of(frame: Any, base: Fraction) -> float:
     return float(frame.pts * base)
 
 
-def _open(source: str | Path | IO[bytes]) -> Any:
+def _open(source: VideoSource) -> Any:
     try:
         return av.open(str(source) if isinstance(source, Path) else source, mode="r")
     except (av.error.InvalidDataError, av.error.EOFError) as error:

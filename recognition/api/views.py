@@ -18,7 +18,7 @@ from recognition.api.serializers import (
 )
 from recognition.api.throttles import IdentifyBudget
 from recognition.concurrency import inference_slot
-from recognition.identification import identify_image, identify_scene
+from recognition.identification import SceneIdentification, identify_image, identify_scene
 from stashsense.http import MIB
 
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
@@ -71,12 +71,11 @@ class IdentifySceneView(APIView):
         refuse_oversized_body(request)
         body = self.request_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        scene = self.scene_from_reference(dict(body.validated_data))
-        with inference_slot():
-            result = identify_scene(**scene)
+        result = self.identify(dict(body.validated_data))
         return Response(SceneIdentificationSerializer(result).data)
 
-    def scene_from_reference(self, scene: dict[str, Any]) -> dict[str, Any]:
-        """identify_scene's arguments for a scene named rather than sent; the Stash side's
-        view knows how (it reads the sprite and the cast from Stash)."""
-        return scene
+    def identify(self, scene: dict[str, Any]) -> SceneIdentification:
+        """Identify the scene sent; the Stash side's view also knows scenes named by their
+        Stash id (it reads the sprite, the video and the cast from Stash)."""
+        with inference_slot():
+            return identify_scene(**scene)

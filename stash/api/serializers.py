@@ -54,14 +54,21 @@ class StashIdentifySceneRequestSerializer(IdentifySceneRequestSerializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        help_text="A scene of the configured Stash; its sprite and cast are read from there.",
+        help_text="A scene of the configured Stash; its sprite, video stream (HTTP Range), "
+        "screenshot and cast are read from there (`mode` auto by default).",
         error_messages={"invalid": "`stash_scene_id` must be a Stash scene id."},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         scene = super().validate(attrs)
         if attrs.get("stash_scene_id"):  # named: what was sent besides is not looked at
-            scene.update(sprite=None, vtt=None, frames=None, stash_scene_id=attrs["stash_scene_id"])
+            scene.update(
+                sprite=None,
+                vtt=None,
+                frames=None,
+                video=None,
+                stash_scene_id=attrs["stash_scene_id"],
+            )
         return scene
 
 
