@@ -80,14 +80,16 @@ class RangedReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        if self._position >= self.size or not len(view):
-            return 0
-        number, offset = divmod(self._position, self.block_bytes)
-        block = self._block(number)
-        piece = block[offset : offset + len(view)]
-        view[: len(piece)] = piece
-        self._position += len(piece)
-        return len(piece)
+        filled = 0
+        while filled < len(view) and self._position < self.size:
+            number, offset = divmod(self._position, self.block_bytes)
+            piece = self._block(number)[offset : offset + len(view) - filled]
+            if not piece:
+                break  # the server sent a short block: end of what can be read
+            view[filled : filled + len(piece)] = piece
+            filled += len(piece)
+            self._position += len(piece)
+        return filled
 
     # -- blocks ------------------------------------------------------------------------------
 
