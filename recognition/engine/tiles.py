@@ -22,6 +22,21 @@ from recognition.engine.types import AnalyzedFace, Detection, ImageBGR
 TILE_SCALE = 1.95
 CANVAS = 640
 GAP = 8  # blank pixels between tiles, so no box straddles two frames
+# Chips per embedder run: a scene's video can hold a thousand faces, and onnxruntime keeps
+# the activations of its largest batch (180 MobileFaceNet chips at once held ~1.9 GB).
+EMBED_BATCH = 32
+
+
+def embed_in_batches(profile: Profile, chips: Sequence[ImageBGR]) -> np.ndarray:
+    """Embeddings of `chips` (no test-time augmentation), EMBED_BATCH at a time."""
+    if not chips:
+        return np.zeros((0, profile.dim), np.float32)
+    return np.concatenate(
+        [
+            profile.embed_chips(list(chips[start : start + EMBED_BATCH]), augment=False)
+            for start in range(0, len(chips), EMBED_BATCH)
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -105,11 +120,14 @@ def analyze_tiles(
             if in_tile.size >= min_size:
                 found.append((cell.tile, canvas, detection, in_tile))
     chips = [profile.align(canvas, [on_canvas])[0] for _, canvas, on_canvas, _ in found]
-    embeddings = (
-        profile.embed_chips(chips, augment=augment)
-        if chips
-        else np.zeros((0, profile.dim), np.float32)
-    )
+    if augment:
+        embeddings = (
+            profile.embed_chips(chips, augment=True)
+            if chips
+            else np.zeros((0, profile.dim), np.float32)
+        )
+    else:
+        embeddings = embed_in_batches(profile, chips)
     per_tile: list[list[AnalyzedFace]] = [[] for _ in tiles]
     for (tile, _, _, in_tile), chip, embedding in zip(found, chips, embeddings, strict=True):
         per_tile[tile].append(
