@@ -7,11 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from fakes.stash_server import FakeScene, FakeStash
 from performers.models import Performer
 from recognition.tests.scene_video_fixtures import CAST_IN_GALLERY, SceneVideo
+from stash.choices import SceneScanStatus
+from stash.library_scans import scene_scan_create, scene_scan_execute
+from stash.models import SceneSuggestion
 from stash.tests import stash_scenes
 from stash.tests.stash_scenes import STASH_API_KEY
 
@@ -115,3 +119,21 @@ def test_a_stream_that_stalls_is_a_504_within_the_time_limit(
     response = _identify(api_client, mode="video", frames=5)
     assert response.status_code == 504, response.content
     assert response.json()["error"]["code"] == "stash_timeout"
+
+
+def test_a_library_scan_in_video_mode_reads_the_streams_and_skips_scenes_without_video(
+    enrolled: dict[str, Performer], video_scene: FakeStash
+) -> None:
+    video_scene.add_scene(FakeScene("8"))  # no video file, no sprite
+    scan = scene_scan_execute(scan=scene_scan_create(mode="video"))
+    assert scan.status == SceneScanStatus.DONE
+    assert (scan.identified, scan.skipped, scan.errors) == (1, 1, 0)
+    assert scan.skip_reasons == {"no video file in Stash": 1}
+    stored = SceneSuggestion.objects.get(stash_scene_id=SCENE).result
+    assert stored["mode"] == "video" and stored["video_frames"] == 60
+    assert _named(stored) == CAST
+
+
+def test_scan_library_refuses_an_unknown_mode() -> None:
+    with pytest.raises(CommandError):
+        call_command("scan_library", "--mode", "everything")
