@@ -23,6 +23,7 @@ from django.db import transaction
 from recognition.api.serializers import SceneIdentificationSerializer
 from recognition.identification import SceneIdentification, identify_scene
 from recognition.selectors import active_index
+from recognition.video import DEFAULT_FRAMES
 from stash.choices import SceneScanStatus, SuggestionOrigin
 from stash.client import StashClient, StashError, StashScene, StashTimedOut
 from stash.models import SceneScan, SceneSuggestion
@@ -112,8 +113,23 @@ def scene_identify_from_stash(
     top_k: int = 3,
     threshold: float | None = None,
     client: StashClient | None = None,
+    mode: str | None = None,
+    frame_count: int = DEFAULT_FRAMES,
 ) -> SceneSuggestion:
-    """Identify a Stash scene now, from the sprite Stash generated, and store the result."""
+    """Identify a Stash scene now and store the result: from the sprite Stash generated
+    (`mode` sprite), its video, or both (`auto`, the default; the sprite alone when the
+    scene's video cannot be read)."""
+    if mode != "sprite":
+        scene_id, found = stash_scene_identify(
+            stash_scene_id=stash_scene_id,
+            mode=mode,
+            frame_count=frame_count,
+            known_performer_ids=known_performer_ids,
+            top_k=top_k,
+            threshold=threshold,
+            client=client or stash_client(),
+        )
+        return scene_suggestion_store(stash_scene_id=scene_id, result=found)
     media = stash_scene_media(stash_scene_id=stash_scene_id, client=client)
     result = identify_scene(
         sprite=media.sprite,

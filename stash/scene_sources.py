@@ -57,12 +57,14 @@ def stash_scene_sources(
     mode = mode or DEFAULT_STASH_MODE
     scene, cast = _cast(client, str(stash_scene_id))
     sprite = vtt = None
+    no_sprite: StashSceneUnusable | None = None
     if mode in ("sprite", "auto"):
         try:
             sprite, vtt = client.scene_sprite(scene)
-        except StashSceneUnusable:
+        except StashSceneUnusable as error:
             if mode == "sprite":
                 raise
+            no_sprite = error
     video = None
     screenshot = None
     if mode in ("video", "auto"):
@@ -74,8 +76,10 @@ def stash_scene_sources(
                 read_timeout=min(STREAM_READ_TIMEOUT, settings.STASHSENSE_VIDEO_DECODE_SECONDS),
             )
         except StashSceneUnusable:
-            if mode == "video" or sprite is None:
+            if mode == "video":
                 raise
+            if no_sprite is not None:  # neither: say what Stash can generate
+                raise no_sprite from None
         if video is not None:
             screenshot = client.scene_screenshot(scene)
     sources = StashSceneSources(scene.id, sprite, vtt, video, screenshot, cast)

@@ -198,7 +198,7 @@
     const text = people
       ? `${people} ${people === 1 ? "person" : "people"} in ${view.frames} frames (${view.faces} faces).`
       : `No faces found in ${view.frames} frames.`;
-    return h("p", { className: "ss-summary" }, text);
+    return h("p", { className: "ss-summary" }, view.mode ? `${text} Read: ${view.mode}.` : text);
   }
 
   /** The whole panel for a state {phase, progress, error, view, saved, candidates, sprite}. */

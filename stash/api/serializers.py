@@ -23,6 +23,7 @@ from recognition.api.serializers import (
     IdentifySceneRequestSerializer,
     SceneIdentificationSerializer,
 )
+from recognition.video import DEFAULT_FRAMES, MAX_FRAMES, MIN_FRAMES
 from stash.choices import SuggestionOrigin
 from stash.models import SceneScan, SceneSuggestion
 from stash.plugin_feedback import FeedbackOutcome, FrameRef
@@ -80,6 +81,25 @@ class SceneSuggestionRequestSerializer(FirstErrorSerializer):
     known_performer_ids = KnownPerformersField()
     top_k = top_k_field()
     threshold = ThresholdField()
+    mode = serializers.ChoiceField(
+        choices=["sprite", "video", "auto"],
+        default="auto",
+        help_text="sprite, video or auto (default: the sprite, then video frames from Stash's "
+        "stream until everyone is settled; the sprite alone when the video cannot be read).",
+        error_messages={"invalid_choice": "`mode` must be sprite, video or auto."},
+    )
+    frames = serializers.IntegerField(
+        default=DEFAULT_FRAMES,
+        min_value=MIN_FRAMES,
+        max_value=MAX_FRAMES,
+        source="frame_count",
+        help_text="Video frames to read at most (5-240).",
+        error_messages={
+            "invalid": "`frames` must be a whole number from 5 to 240.",
+            "min_value": "`frames` must be a whole number from 5 to 240.",
+            "max_value": "`frames` must be a whole number from 5 to 240.",
+        },
+    )
 
 
 class SceneSuggestionSerializer(serializers.Serializer[SceneSuggestion]):
