@@ -488,7 +488,7 @@ def identify_scene(
     passes until every person is settled or `frame_count` frames are read; the faces of all
     of them cluster together.
     """
-    if video is None and mode in (None, "sprite"):
+    if video is None and mode != "video":  # `auto` without a video is the sprite alone
         timer = Timer()
         scene_frames = _scene_frames(sprite, vtt, frames)
         timer.lap("decode")

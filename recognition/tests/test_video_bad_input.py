@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,22 @@ def test_mode_video_without_a_video_says_what_to_send(
 ) -> None:
     response = api_client.post("/api/v1/identify/scene", {"mode": "video"}, format="json")
     assert response.status_code == 400 and "needs a video" in response.json()["error"]["message"]
+
+
+def test_mode_auto_without_a_video_reads_the_sprite_alone(
+    api_client: APIClient, enrolled: dict[str, Performer], small_faces_scene: SceneVideo
+) -> None:
+    response = api_client.post(
+        "/api/v1/identify/scene",
+        {
+            "sprite_base64": base64.b64encode(small_faces_scene.sprite).decode(),
+            "vtt": small_faces_scene.vtt,
+            "mode": "auto",
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["mode"] == "sprite" and response.json()["video_frames"] == 0
 
 
 def test_mode_sprite_with_only_a_video_is_a_clear_422(
