@@ -11,5 +11,6 @@ urlpatterns = [
     path("faces/<int:pk>/crop.jpg", views.face_crop, name="face_crop"),
     path("jobs/", views.jobs_page, name="jobs"),
     path("jobs.json", views.jobs_feed, name="jobs_feed"),
+    path("gallery-update", views.gallery_update, name="gallery_update"),
     path("quality/", views.quality_page, name="quality"),
 ]
