@@ -16,7 +16,7 @@ from stashsense.errors import ApplicationError
 from stashsense.tests.databases import SubprocessDatabase, subprocess_database_in
 
 # The enrolled gallery (`enrolled`) and fresh in-process galleries, for every app's tests.
-pytest_plugins = ["recognition.tests.gallery_fixtures"]
+pytest_plugins = ["recognition.tests.gallery_fixtures", "recognition.tests.scene_video_fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parent
 SHARED = REPO_ROOT.parent / "shared"

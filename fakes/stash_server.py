@@ -19,9 +19,10 @@ Behaves like Stash where our code depends on it:
   recorded in `mutations` (so a test can assert `sceneUpdate` was never sent).
 - With `api_key` (or `session_cookie`) set, `/graphql` and the scene files need the `ApiKey`
   header (or the `session` cookie); without them: HTTP 401, empty body.
-- `paths` of a scene are `<url>/scene/<id>/{sprite,vtt,screenshot,...}`; sprite, VTT and
-  screenshot are served from the files given to `FakeScene` (404 when not given, like a scene
-  whose previews were never generated). The sprite is also served under its own file name,
+- `paths` of a scene are `<url>/scene/<id>/{sprite,vtt,screenshot,stream,...}`; sprite, VTT
+  and screenshot are served from the files given to `FakeScene` (404 when not given, like a
+  scene whose previews were never generated); `stream` serves `FakeScene.video` with HTTP
+  Range (206 + Content-Range, 416 past the end), as Stash serves a scene's file. The sprite is also served under its own file name,
   which is how the VTT's relative `name_sprite.jpg#xywh=...` references resolve.
 - `paths.image` of an image is `<url>/image/<id>/image` (and `thumbnail`), served from the
   file given to `FakeImage` (404 when none), under the same credentials as scene files.
@@ -109,6 +110,7 @@ class FakeScene:
     vtt: Path | None = None
     screenshot: Path | None = None
     organized: bool = False
+    video: Path | None = None  # served at /scene/<id>/stream, with HTTP Range
 
 
 @dataclass
@@ -253,6 +255,8 @@ class FakeStash(FakeHttpServer):
         if match and request.method in ("GET", "HEAD"):
             if not self._authorized(request):
                 return CannedResponse(401)
+            if match["kind"] == "stream":
+                return self._scene_stream(match["id"], request)
             return self._scene_file(match["id"], match["kind"])
         image_match = IMAGE_FILE_ROUTE.match(request.path)
         if image_match and request.method in ("GET", "HEAD"):
@@ -312,6 +316,14 @@ class FakeStash(FakeHttpServer):
         if image is None or image.file is None:
             return CannedResponse(404, b"404 page not found\n", {"Content-Type": "text/plain"})
         return _file_response(image.file)
+
+    def _scene_stream(self, scene_id: str, request: RecordedRequest) -> CannedResponse:
+        """The scene's video as Stash streams a file: Range requests get 206 and their bytes."""
+        with self._data_lock:
+            scene = self.scenes.get(scene_id)
+        if scene is None or scene.video is None:
+            return CannedResponse(404, b"404 page not found\n", {"Content-Type": "text/plain"})
+        return ranged_file_response(scene.video, request.headers.get("range"))
 
     def _static_file(self, path: str) -> Path | None:
         for prefix, directory in self.static_dirs.items():
@@ -451,6 +463,28 @@ def _file_response(path: Path, content_type: str | None = None) -> CannedRespons
     if guessed.startswith("text/") or guessed.endswith("javascript"):
         guessed += "; charset=utf-8"
     return CannedResponse(200, path.read_bytes(), {"Content-Type": content_type or guessed})
+
+
+RANGE_HEADER = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def ranged_file_response(path: Path, range_header: str | None) -> CannedResponse:
+    """A file as Go's http.ServeContent sends it: whole (200) or one byte range (206/416)."""
+    size = path.stat().st_size
+    headers = {"Content-Type": "video/mp4", "Accept-Ranges": "bytes"}
+    match = RANGE_HEADER.match((range_header or "").strip())
+    if match is None or not (match[1] or match[2]):
+        return CannedResponse(200, path.read_bytes(), headers)
+    if match[1]:
+        first, last = int(match[1]), min(int(match[2] or size - 1), size - 1)
+    else:
+        first, last = max(0, size - int(match[2])), size - 1
+    if first >= size or first > last:
+        return CannedResponse(416, b"", {**headers, "Content-Range": f"bytes */{size}"})
+    with path.open("rb") as handle:
+        handle.seek(first)
+        body = handle.read(last - first + 1)
+    return CannedResponse(206, body, {**headers, "Content-Range": f"bytes {first}-{last}/{size}"})
 
 
 def _id_order(item_id: str) -> tuple[int, str]:

@@ -8,13 +8,22 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from stash.documents import stash_document
-from stashsense.errors import ApplicationError, NotFound, TooLarge, Unprocessable, UpstreamFailed
+from stashsense.errors import (
+    ApplicationError,
+    NotFound,
+    TimedOut,
+    TooLarge,
+    Unprocessable,
+    UpstreamFailed,
+)
 from stashsense.http import (
     AuthError,
     NotFoundError,
     OutboundClient,
     OutboundError,
+    RangedReader,
     ResponseTooLargeError,
+    TransientError,
 )
 
 
@@ -54,6 +63,24 @@ class StashFailed(StashError, UpstreamFailed):
     """Stash is unreachable, refused our API key, or answered with something unusable."""
 
 
+class StashTimedOut(StashError, TimedOut):
+    """Stash stopped sending (a stalled stream) or was too slow for the request's time."""
+
+
+def stash_error_of(error: OutboundError, what: str) -> StashError:
+    """What a failed request to Stash means for the user, by the kind of failure."""
+    if isinstance(error, AuthError):
+        return StashFailed("Stash refused the API key (STASH_API_KEY).", code="stash_auth")
+    if (
+        isinstance(error, TransientError)
+        and "timeout" in str(error).lower() + type(error).__name__.lower()
+    ):
+        return StashTimedOut(
+            f"Stash stalled while sending the {what}: {error}", code="stash_timeout"
+        )
+    return StashFailed(f"Could not read the {what} from Stash: {error}", code="stash_unreachable")
+
+
 @dataclass(frozen=True)
 class StashStashId:
     endpoint: str
@@ -69,6 +96,7 @@ class StashScene:
     screenshot_url: str | None
     performer_ids: tuple[str, ...]
     cast_stash_ids: tuple[StashStashId, ...]
+    stream_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,7 @@ def _scene(raw: Mapping[str, Any]) -> StashScene:
         sprite_url=paths.get("sprite") or None,
         vtt_url=paths.get("vtt") or None,
         screenshot_url=paths.get("screenshot") or None,
+        stream_url=paths.get("stream") or None,
         performer_ids=tuple(str(p["id"]) for p in performers),
         cast_stash_ids=tuple(
             StashStashId(str(s["endpoint"]), str(s["stash_id"]))
@@ -195,8 +224,10 @@ class StashClient:
                 f"Stash is not reachable or answered an error: {error}", code="stash_unreachable"
             ) from error
 
-    def find_scene(self, scene_id: str) -> StashScene:
-        data = self._query("FindSceneForIdentify", {"id": scene_id})
+    def find_scene(self, scene_id: str, *, with_stream: bool = False) -> StashScene:
+        """A scene with its previews and cast (and its video stream URL `with_stream`)."""
+        document = "FindSceneForVideo" if with_stream else "FindSceneForIdentify"
+        data = self._query(document, {"id": scene_id})
         raw = data.get("findScene")
         if raw is None:
             raise StashSceneMissing(f"Stash has no scene {scene_id}.", code="scene_not_found")
@@ -293,6 +324,42 @@ class StashClient:
             raise StashFailed(
                 f"Could not download the {what} from Stash: {error}", code="stash_unreachable"
             ) from error
+
+    def _own_url(self, url: str, what: str) -> str:
+        absolute = urljoin(self.base_url, url)
+        if urlsplit(absolute).hostname != urlsplit(self.base_url).hostname:
+            raise StashFailed(f"Stash pointed the {what} at another host.", code="stash_bad_path")
+        return absolute
+
+    def open_stream(
+        self, scene: StashScene, *, deadline: float | None, max_bytes: int, read_timeout: float
+    ) -> RangedReader:
+        """The scene's video as a seekable file read with HTTP Range (never downloaded whole)."""
+        if not scene.stream_url:
+            raise StashSceneUnusable("Stash has no video stream for this scene.", code="no_video")
+        url = self._own_url(scene.stream_url, "video stream")
+        http = OutboundClient(
+            allowed_hosts=self.http.allowed_hosts, retries=0, timeout=(5, read_timeout)
+        )
+        try:
+            return RangedReader(
+                http, url, headers=self._headers(), max_bytes=max_bytes, deadline=deadline
+            )
+        except NotFoundError as error:
+            raise StashSceneUnusable(
+                "Stash has no video file for this scene (404 from its stream).", code="no_video"
+            ) from error
+        except OutboundError as error:
+            raise stash_error_of(error, "video") from error
+
+    def scene_screenshot(self, scene: StashScene) -> bytes | None:
+        """The scene's cover screenshot, or None when Stash has none."""
+        if not scene.screenshot_url:
+            return None
+        try:
+            return self.download(scene.screenshot_url, what="screenshot")
+        except StashSceneUnusable:
+            return None
 
     def scene_sprite(self, scene: StashScene) -> tuple[bytes, str]:
         """The sprite image and VTT text of a scene; a clear error when none was generated."""

@@ -23,9 +23,11 @@ from django.db import transaction
 from recognition.api.serializers import SceneIdentificationSerializer
 from recognition.identification import SceneIdentification, identify_scene
 from recognition.selectors import active_index
+from recognition.video import DEFAULT_FRAMES
 from stash.choices import SceneScanStatus, SuggestionOrigin
-from stash.client import StashClient, StashError, StashScene
+from stash.client import StashClient, StashError, StashScene, StashTimedOut
 from stash.models import SceneScan, SceneSuggestion
+from stash.scene_sources import stash_scene_identify
 from stash.selectors import scene_scan_unfinished
 from stashsense.errors import ApplicationError, Conflict, Unavailable
 from stashsense.jobs import JobHolder, JobLost, job_claim, log_entry, worker_name
@@ -33,6 +35,10 @@ from stashsense.jobs import JobHolder, JobLost, job_claim, log_entry, worker_nam
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
+# What a scan reads of each scene. Measured per scene on this machine's 2 shared cores (README,
+# "Library scans"): the sprite is the only mode that gets through 10k scenes in a night.
+SCAN_MODES = ("sprite", "video", "auto")
+DEFAULT_SCAN_MODE = "sprite"
 # One scene (81 tiles) takes seconds to a minute on a small CPU; this long without a write
 # means the holder is gone.
 HEARTBEAT_STALE = timedelta(minutes=10)
@@ -41,6 +47,7 @@ SKIP_CODES = {
     "no_sprite": "no sprite (generate sprites in Stash)",
     "stash_bad_path": "sprite on another host",
     "scene_not_found": "scene deleted while scanning",
+    "no_video": "no video file in Stash",
 }
 ALREADY_IDENTIFIED = "already identified"
 WITHOUT_PERFORMERS = {"performer_count": {"value": 0, "modifier": "EQUALS"}}
@@ -106,8 +113,23 @@ def scene_identify_from_stash(
     top_k: int = 3,
     threshold: float | None = None,
     client: StashClient | None = None,
+    mode: str | None = None,
+    frame_count: int = DEFAULT_FRAMES,
 ) -> SceneSuggestion:
-    """Identify a Stash scene now, from the sprite Stash generated, and store the result."""
+    """Identify a Stash scene now and store the result: from the sprite Stash generated
+    (`mode` sprite), its video, or both (`auto`, the default; the sprite alone when the
+    scene's video cannot be read)."""
+    if mode != "sprite":
+        scene_id, found = stash_scene_identify(
+            stash_scene_id=stash_scene_id,
+            mode=mode,
+            frame_count=frame_count,
+            known_performer_ids=known_performer_ids,
+            top_k=top_k,
+            threshold=threshold,
+            client=client or stash_client(),
+        )
+        return scene_suggestion_store(stash_scene_id=scene_id, result=found)
     media = stash_scene_media(stash_scene_id=stash_scene_id, client=client)
     result = identify_scene(
         sprite=media.sprite,
@@ -127,18 +149,28 @@ def _cast(scene: StashScene) -> list[dict[str, str]]:
 
 
 def _scan_options(
-    *, only_without_performers: bool, max_scenes: int | None, per_page: int, only_new: bool
+    *,
+    only_without_performers: bool,
+    max_scenes: int | None,
+    per_page: int,
+    only_new: bool,
+    mode: str = DEFAULT_SCAN_MODE,
 ) -> dict[str, Any]:
     if max_scenes is not None and max_scenes < 1:
         raise ApplicationError("max_scenes must be at least 1.", code="invalid")
     if not 1 <= per_page <= 1000:
         raise ApplicationError("per_page must be between 1 and 1000.", code="invalid")
-    return {
+    if mode not in SCAN_MODES:
+        raise ApplicationError(f"mode must be one of {', '.join(SCAN_MODES)}.", code="invalid")
+    options: dict[str, Any] = {
         "only_without_performers": only_without_performers,
         "only_new": only_new,
         "max_scenes": max_scenes,
         "per_page": per_page,
     }
+    if mode != DEFAULT_SCAN_MODE:  # scans from before modes keep matching (and resuming)
+        options["mode"] = mode
+    return options
 
 
 @transaction.atomic
@@ -148,6 +180,7 @@ def scene_scan_create(
     max_scenes: int | None = None,
     per_page: int = PAGE_SIZE,
     only_new: bool = False,
+    mode: str = DEFAULT_SCAN_MODE,
 ) -> SceneScan:
     """A new scan of the whole library (or of the scenes without performers)."""
     options = _scan_options(
@@ -155,6 +188,7 @@ def scene_scan_create(
         max_scenes=max_scenes,
         per_page=per_page,
         only_new=only_new,
+        mode=mode,
     )
     return SceneScan.objects.create(options=options, cursor={"page": 1, "last_id": None})
 
@@ -165,6 +199,7 @@ def scene_scan_for(
     max_scenes: int | None = None,
     per_page: int = PAGE_SIZE,
     only_new: bool = False,
+    mode: str = DEFAULT_SCAN_MODE,
 ) -> tuple[SceneScan, bool]:
     """The unfinished scan with these options to resume, else a new one; (scan, resumed)."""
     options = _scan_options(
@@ -172,6 +207,7 @@ def scene_scan_for(
         max_scenes=max_scenes,
         per_page=per_page,
         only_new=only_new,
+        mode=mode,
     )
     unfinished = scene_scan_unfinished(options=options)
     if unfinished is not None:
@@ -185,6 +221,7 @@ def scene_scan_enqueue(
     max_scenes: int | None = None,
     per_page: int = PAGE_SIZE,
     only_new: bool = False,
+    mode: str = DEFAULT_SCAN_MODE,
 ) -> SceneScan:
     """Queue a scan for a Celery worker (an unfinished one with the same options resumes)."""
     from stash import tasks
@@ -195,6 +232,7 @@ def scene_scan_enqueue(
             max_scenes=max_scenes,
             per_page=per_page,
             only_new=only_new,
+            mode=mode,
         )
         scan_id = scan.pk
         transaction.on_commit(lambda: tasks.scene_scan.delay(scan_id))
@@ -343,7 +381,13 @@ class _SceneOutcome:
 
 def _scan_scene(holder: _ScanHolder, client: StashClient, scene: StashScene) -> None:
     """Identify one scene, then store it and move the cursor past it in one transaction."""
-    outcome = _identify_for_scan(client, scene, only_new=bool(holder.scan.options.get("only_new")))
+    options = holder.scan.options
+    outcome = _identify_for_scan(
+        client,
+        scene,
+        only_new=bool(options.get("only_new")),
+        mode=str(options.get("mode") or DEFAULT_SCAN_MODE),
+    )
     log = None
     if outcome.skip_reason:
         log = _log_entry("skip", scene.id, outcome.skip_reason)
@@ -367,9 +411,13 @@ def _scan_scene(holder: _ScanHolder, client: StashClient, scene: StashScene) -> 
         )
 
 
-def _identify_for_scan(client: StashClient, scene: StashScene, *, only_new: bool) -> _SceneOutcome:
+def _identify_for_scan(
+    client: StashClient, scene: StashScene, *, only_new: bool, mode: str = DEFAULT_SCAN_MODE
+) -> _SceneOutcome:
     if only_new and SceneSuggestion.objects.filter(stash_scene_id=scene.id).exists():
         return _SceneOutcome(skip_reason=ALREADY_IDENTIFIED, counters={"skipped": 1})
+    if mode != "sprite":
+        return _identify_video_for_scan(client, scene, mode)
     try:
         sprite, vtt = client.scene_sprite(scene)
         # The page lists only performer ids; their stash IDs help the vote (cast first).
@@ -384,6 +432,25 @@ def _identify_for_scan(client: StashClient, scene: StashScene, *, only_new: bool
         if isinstance(error, ApplicationError) and error.code in ("no_index", "busy"):
             raise
         message = f"scene {scene.id}: {getattr(error, 'message', None) or error}"
+        logger.warning("Library scan: %s", message)
+        return _SceneOutcome(error=message, counters={"errors": 1})
+    return _SceneOutcome(result=result, counters={"identified": 1, "persons": len(result.persons)})
+
+
+def _identify_video_for_scan(client: StashClient, scene: StashScene, mode: str) -> _SceneOutcome:
+    """A scene read from its video (and sprite, in `auto`), the cast weighed as a prior."""
+    try:
+        _, result = stash_scene_identify(stash_scene_id=scene.id, mode=mode, client=client)
+    except StashError as error:
+        if error.code in SKIP_CODES:
+            return _SceneOutcome(skip_reason=SKIP_CODES[error.code], counters={"skipped": 1})
+        if isinstance(error, StashTimedOut):
+            return _SceneOutcome(error=f"scene {scene.id}: {error.message}", counters={"errors": 1})
+        raise  # Stash unreachable or refusing: stop here, a re-run resumes
+    except ApplicationError as error:
+        if error.code in ("no_index", "busy"):
+            raise
+        message = f"scene {scene.id}: {error.message}"
         logger.warning("Library scan: %s", message)
         return _SceneOutcome(error=message, counters={"errors": 1})
     return _SceneOutcome(result=result, counters={"identified": 1, "persons": len(result.persons)})

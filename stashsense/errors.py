@@ -46,6 +46,10 @@ class UpstreamFailed(ApplicationError):
     """A service we depend on (the user's Stash) could not be reached or refused us."""
 
 
+class TimedOut(ApplicationError):
+    """Bounded work ran past its time limit: a stream that stalls, a decode that drags on."""
+
+
 class TryLater(ApplicationError):
     """Refused for now; `retry_after` (seconds) says when asking again makes sense."""
 

@@ -25,6 +25,7 @@ from stashsense.errors import (
     InvalidInput,
     NotFound,
     RateLimited,
+    TimedOut,
     TooLarge,
     TryLater,
     Unavailable,
@@ -55,6 +56,7 @@ STATUS_OF_ERROR: dict[type[ApplicationError], int] = {
     Unprocessable: status.HTTP_422_UNPROCESSABLE_ENTITY,
     RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
     UpstreamFailed: status.HTTP_502_BAD_GATEWAY,
+    TimedOut: status.HTTP_504_GATEWAY_TIMEOUT,
     Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 

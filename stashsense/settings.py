@@ -272,6 +272,16 @@ STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1
 # Images of one Stash gallery identified per request (a larger gallery is refused, or trimmed
 # to its first images when the request asks for `max_images`).
 STASHSENSE_MAX_GALLERY_IMAGES = read_int("STASHSENSE_MAX_GALLERY_IMAGES", default=200, minimum=1)
+# Videos: an upload's size (413 above it, refused on Content-Length before reading), the
+# largest frame decoded (width x height; 4096x2160 by default) and the wall-clock time one
+# request may spend opening, seeking and decoding (504 past it; a stalled stream ends there).
+STASHSENSE_MAX_VIDEO_BYTES = read_int(
+    "STASHSENSE_MAX_VIDEO_BYTES", default=2 * 1024 * 1024 * 1024, minimum=1
+)
+STASHSENSE_MAX_VIDEO_PIXELS = read_int("STASHSENSE_MAX_VIDEO_PIXELS", default=8_847_360, minimum=1)
+STASHSENSE_VIDEO_DECODE_SECONDS = read_int(
+    "STASHSENSE_VIDEO_DECODE_SECONDS", default=120, minimum=1
+)
 # The address Stash (the plugin) reaches this service at; `stash_plugin` writes it into the plugin.
 STASHSENSE_PUBLIC_URL = read_url("STASHSENSE_PUBLIC_URL", ("http", "https"))
 # Faces the user confirms in Stash join the performer's gallery when the gallery itself was

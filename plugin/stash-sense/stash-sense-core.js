@@ -367,6 +367,7 @@
     return {
       frames: Number(response && response.frames) || 0,
       faces: Number(response && response.faces) || 0,
+      mode: modeLabel(response),
       minConfidenceLabel: `${Math.round(minConfidence * 100)}%`,
       persons: persons.map((person, position) => {
         const ranked = rankMatches(person.matches, minConfidence);
@@ -454,14 +455,25 @@
   }
 
   /**
-   * POST /api/v1/scenes/<id>/suggestions: the service identifies the Stash scene now (from its
-   * sprite) and stores the result, telling it who is already cast.
+   * POST /api/v1/scenes/<id>/suggestions: the service identifies the Stash scene now (mode
+   * `auto`: its sprite, then frames from its video until everyone is settled) and stores the
+   * result, telling it who is already cast.
    */
   function identifyRequest(settings, sceneId, knownStashIds) {
     return serviceRequest(settings, suggestionsPath(sceneId), {
       stash_scene_id: String(sceneId),
       known_performer_ids: cleanStashIds(knownStashIds),
+      mode: "auto",
     });
+  }
+
+  /** "auto: sprite + 20 video frames", "video: 60 frames", "sprite": what the service read. */
+  function modeLabel(response) {
+    const mode = typeof (response && response.mode) === "string" ? response.mode : "";
+    const videoFrames = Number(response && response.video_frames) || 0;
+    if (mode === "auto") return `auto: sprite + ${videoFrames} video frames`;
+    if (mode === "video") return `video: ${videoFrames} frames`;
+    return mode;
   }
 
   /** The identification inside a stored-suggestions body (or a bare identify/scene body). */

@@ -214,7 +214,7 @@
     const text = people
       ? `${people} ${people === 1 ? "person" : "people"} in ${counted} (${view.faces} faces).`
       : `No faces found in ${counted}.`;
-    return h("p", { className: "ss-summary" }, text);
+    return h("p", { className: "ss-summary" }, view.mode ? `${text} Read: ${view.mode}.` : text);
   }
 
   /** The whole panel for a state {phase, progress, error, view, saved, candidates, sprite}. */

@@ -218,7 +218,18 @@ test("the identify request posts the scene id and the cast's stash IDs to the sc
   assert.deepEqual(JSON.parse(request.init.body), {
     stash_scene_id: "42",
     known_performer_ids: [{ endpoint: "https://stashdb.org/graphql", stash_id: "a" }],
+    mode: "auto",
   });
+});
+
+test("the results view says which mode ran and how many frames it read", () => {
+  const options = { minConfidence: 0.5, castStashIds: [] };
+  const auto = core.resultsView({ mode: "auto", frames: 101, video_frames: 20, persons: [] }, options);
+  assert.equal(auto.frames, 101);
+  assert.equal(auto.mode, "auto: sprite + 20 video frames");
+  assert.equal(core.resultsView({ mode: "video", frames: 60, video_frames: 60 }, options).mode, "video: 60 frames");
+  assert.equal(core.resultsView({ mode: "sprite", frames: 81 }, options).mode, "sprite");
+  assert.equal(core.resultsView({ frames: 81 }, options).mode, "");
 });
 
 test("stored suggestions are asked for with a GET carrying the API key", () => {

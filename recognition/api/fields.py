@@ -146,14 +146,49 @@ class TextOrFileField(serializers.Field):
         return data
 
 
-@extend_schema_field({"type": "array", "items": {"type": "string", "format": "byte"}})
-class FramesField(OptionalInputField):
-    """A list of base64 images, each decoded; at most STASHSENSE_MAX_FRAMES of them."""
+def video_too_large() -> TooLarge:
+    limit = int(settings.STASHSENSE_MAX_VIDEO_BYTES)
+    return TooLarge(
+        f"`video` is larger than the {limit // (1024 * 1024)} MiB limit "
+        "(STASHSENSE_MAX_VIDEO_BYTES).",
+        code="too_large",
+    )
 
-    def to_internal_value(self, data: Any) -> list[bytes]:
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class VideoUploadField(OptionalInputField, serializers.FileField):
+    """A multipart video, kept as the uploaded file (on disk past the memory limit): it is
+    seeked into, never read whole."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, UploadedFile):
+            raise SkipField
+        if data.size is not None and data.size > int(settings.STASHSENSE_MAX_VIDEO_BYTES):
+            raise video_too_large()
+        path = getattr(data, "temporary_file_path", None)
+        return path() if callable(path) else data.file
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string", "format": "byte"}},
+            {"type": "integer", "minimum": 5, "maximum": 240},
+        ],
+        "description": "Frames as base64 images, or how many frames to read from the video "
+        "(default 60, 5-240, evenly over 5-95 % of its duration).",
+    }
+)
+class FramesField(OptionalInputField):
+    """A list of base64 images (at most STASHSENSE_MAX_FRAMES), or a count of video frames."""
+
+    def to_internal_value(self, data: Any) -> list[bytes] | int:
+        if isinstance(data, int | str) and str(data).strip().isdigit():
+            return self._count(data)
         if not isinstance(data, list):
             raise InvalidInput(
-                f"`{self.field_name}` must be a list of base64 images.", code="invalid"
+                f"`{self.field_name}` must be a list of base64 images or a number of frames.",
+                code="invalid",
             )
         if len(data) > settings.STASHSENSE_MAX_FRAMES:
             raise InvalidInput(
@@ -161,6 +196,15 @@ class FramesField(OptionalInputField):
                 code="too_many_frames",
             )
         return [base64_bytes(frame, f"{self.field_name}[{i}]") for i, frame in enumerate(data)]
+
+    def _count(self, data: int | str) -> int:
+        text = str(data).strip()
+        if not 5 <= int(text) <= 240:
+            raise InvalidInput(
+                f"`{self.field_name}` as a count must be a whole number from 5 to 240.",
+                code="invalid",
+            )
+        return int(text)
 
 
 @extend_schema_field(

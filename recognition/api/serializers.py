@@ -19,6 +19,7 @@ from recognition.api.fields import (
     TextOrFileField,
     ThresholdField,
     UploadField,
+    VideoUploadField,
     image_from_url,
     top_k_field,
 )
@@ -31,6 +32,7 @@ from recognition.identification import (
     PersonFrame,
     SceneIdentification,
 )
+from recognition.video import DEFAULT_FRAMES
 from stashsense.errors import InvalidInput
 from stashsense.serializers import FirstErrorSerializer
 
@@ -76,15 +78,28 @@ class IdentifySceneRequestSerializer(FirstErrorSerializer):
     sprite = UploadField(help_text="Stash's sprite sheet (multipart).")
     sprite_base64 = Base64Field(help_text="The sprite sheet as base64 (JSON).")
     vtt = TextOrFileField(help_text="The sprite's VTT: text, or a file (multipart).")
-    frames = FramesField(help_text="Frames as base64 images, instead of a sprite.")
+    frames = FramesField(help_text="Frames as base64 images, or a count of video frames.")
     image = UploadField(help_text="A single frame (multipart).")
     image_base64 = Base64Field(help_text="A single frame as base64.")
+    video = VideoUploadField(
+        help_text="The scene's video (multipart; STASHSENSE_MAX_VIDEO_BYTES at most)."
+    )
+    mode = serializers.ChoiceField(
+        choices=["sprite", "video", "auto"],
+        required=False,
+        allow_null=True,
+        help_text="sprite: Stash's preview only; video: frames read from the video; auto "
+        "(default with a video): the sprite, then video frames until everyone is settled.",
+        error_messages={"invalid_choice": "`mode` must be sprite, video or auto."},
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """A sprite wins over frames, frames over a single image (identify_scene says when
-        nothing was sent)."""
+        nothing was sent); a video goes with a sprite (auto) or alone."""
         sprite = _first_sent(attrs, "sprite", "sprite_base64")
         frames = attrs.get("frames")
+        count = frames if isinstance(frames, int) else DEFAULT_FRAMES
+        frames = frames if isinstance(frames, list) else None
         single = _first_sent(attrs, "image", "image_base64")
         if sprite is None and not frames and single is not None:
             frames = [single]
@@ -92,6 +107,9 @@ class IdentifySceneRequestSerializer(FirstErrorSerializer):
             "sprite": sprite,
             "vtt": attrs.get("vtt") if sprite is not None else None,
             "frames": frames if sprite is None else None,
+            "video": attrs.get("video"),
+            "mode": attrs.get("mode"),
+            "frame_count": count,
             "known_performer_ids": attrs["known_performer_ids"],
             "top_k": attrs["top_k"],
             "threshold": attrs.get("threshold"),
@@ -156,9 +174,22 @@ class JpegDataUrlField(serializers.Field[bytes, str, str, Any]):
         return "data:image/jpeg;base64," + base64.b64encode(value).decode()
 
 
+class TimeRangeSerializer(serializers.Serializer[tuple[float, float]]):
+    """A stretch of the scene, in seconds."""
+
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+
+    def to_representation(self, instance: tuple[float, float]) -> dict[str, float]:
+        return {"start": instance[0], "end": instance[1]}
+
+
 class IdentifiedPersonSerializer(serializers.Serializer[IdentifiedPerson]):
     person = serializers.IntegerField(help_text="The person's number; feedback names it.")
     appearances = serializers.IntegerField(help_text="Frames the person is seen in.")
+    time_ranges = TimeRangeSerializer(
+        many=True, help_text="Where in the scene the person is seen (frames' real times)."
+    )
     frames = PersonFrameSerializer(many=True)
     thumbnail = JpegDataUrlField(source="thumbnail_jpeg", help_text="The person's best face.")
     matches = PersonCandidateSerializer(many=True)
@@ -167,8 +198,11 @@ class IdentifiedPersonSerializer(serializers.Serializer[IdentifiedPerson]):
 class SceneIdentificationSerializer(serializers.Serializer[SceneIdentification]):
     """The body of `POST /identify/scene`, and what a stored scene suggestion holds."""
 
-    frames = serializers.IntegerField()
+    frames = serializers.IntegerField(help_text="Frames searched: sprite tiles, video frames...")
     faces = serializers.IntegerField()
+    mode = serializers.CharField(help_text="What ran: sprite, video, auto or frames.")
+    video_frames = serializers.IntegerField(help_text="Of `frames`, those read from the video.")
+    duration = serializers.FloatField(allow_null=True, help_text="The video's length (s).")
     persons = IdentifiedPersonSerializer(many=True)
     profile = serializers.CharField()
     index_version = serializers.CharField()

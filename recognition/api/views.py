@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import parsers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recognition.api.fields import video_too_large
 from recognition.api.serializers import (
     IdentifyRequestSerializer,
     IdentifySceneRequestSerializer,
@@ -16,9 +18,17 @@ from recognition.api.serializers import (
 )
 from recognition.api.throttles import IdentifyBudget
 from recognition.concurrency import inference_slot
-from recognition.identification import identify_image, identify_scene
+from recognition.identification import SceneIdentification, identify_image, identify_scene
+from stashsense.http import MIB
 
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+
+def refuse_oversized_body(request: Request) -> None:
+    """A body announced larger than any video we take is refused before a byte is read."""
+    declared = str(request.META.get("CONTENT_LENGTH") or "")
+    if declared.isdigit() and int(declared) > int(settings.STASHSENSE_MAX_VIDEO_BYTES) + MIB:
+        raise video_too_large()
 
 
 class IdentifyView(APIView):
@@ -64,14 +74,14 @@ class IdentifySceneView(APIView):
 
     @extend_schema(request=IdentifySceneRequestSerializer, responses=SceneIdentificationSerializer)
     def post(self, request: Request) -> Response:
+        refuse_oversized_body(request)
         body = self.request_serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        scene = self.scene_from_reference(dict(body.validated_data))
-        with inference_slot():
-            result = identify_scene(**scene)
+        result = self.identify(dict(body.validated_data))
         return Response(SceneIdentificationSerializer(result).data)
 
-    def scene_from_reference(self, scene: dict[str, Any]) -> dict[str, Any]:
-        """identify_scene's arguments for a scene named rather than sent; the Stash side's
-        view knows how (it reads the sprite and the cast from Stash)."""
-        return scene
+    def identify(self, scene: dict[str, Any]) -> SceneIdentification:
+        """Identify the scene sent; the Stash side's view also knows scenes named by their
+        Stash id (it reads the sprite, the video and the cast from Stash)."""
+        with inference_slot():
+            return identify_scene(**scene)

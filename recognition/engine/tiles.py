@@ -23,6 +23,8 @@ from recognition.engine.types import AnalyzedFace, Detection, ImageBGR
 TILE_SCALE = 1.95
 CANVAS = 640
 GAP = 8  # blank pixels between tiles, so no box straddles two frames
+# Chips per embedder run: a scene's video can hold a thousand faces, and onnxruntime keeps
+# the activations of its largest batch (about 10 MB a chip).
 EMBED_BATCH = 16
 
 
@@ -78,8 +80,8 @@ def _to_tile(detection: Detection, cell: _Cell, scale: float) -> Detection:
     )
 
 
-def _embed_in_batches(
-    profile: Profile, chips: Sequence[ImageBGR], *, augment: bool
+def embed_in_batches(
+    profile: Profile, chips: Sequence[ImageBGR], *, augment: bool = False
 ) -> npt.NDArray[np.float32]:
     """Embeddings of all chips, EMBED_BATCH at a time: one run over every chip of a long
     scene or a gallery holds all their activations at once (about 10 MB a chip)."""
@@ -121,7 +123,7 @@ def analyze_tiles(
             if in_tile.size >= min_size:
                 found.append((cell.tile, canvas, detection, in_tile))
     chips = [profile.align(canvas, [on_canvas])[0] for _, canvas, on_canvas, _ in found]
-    embeddings = _embed_in_batches(profile, chips, augment=augment)
+    embeddings = embed_in_batches(profile, chips, augment=augment)
     per_tile: list[list[AnalyzedFace]] = [[] for _ in tiles]
     for (tile, _, _, in_tile), chip, embedding in zip(found, chips, embeddings, strict=True):
         per_tile[tile].append(

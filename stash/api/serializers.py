@@ -26,6 +26,7 @@ from recognition.api.serializers import (
     IdentifySceneRequestSerializer,
     SceneIdentificationSerializer,
 )
+from recognition.video import DEFAULT_FRAMES, MAX_FRAMES, MIN_FRAMES
 from stash.choices import SuggestionOrigin
 from stash.images import GalleryIdentification, PersonImage, SkippedImage
 from stash.models import SceneScan, SceneSuggestion
@@ -58,14 +59,21 @@ class StashIdentifySceneRequestSerializer(IdentifySceneRequestSerializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        help_text="A scene of the configured Stash; its sprite and cast are read from there.",
+        help_text="A scene of the configured Stash; its sprite, video stream (HTTP Range), "
+        "screenshot and cast are read from there (`mode` auto by default).",
         error_messages={"invalid": "`stash_scene_id` must be a Stash scene id."},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         scene = super().validate(attrs)
         if attrs.get("stash_scene_id"):  # named: what was sent besides is not looked at
-            scene.update(sprite=None, vtt=None, frames=None, stash_scene_id=attrs["stash_scene_id"])
+            scene.update(
+                sprite=None,
+                vtt=None,
+                frames=None,
+                video=None,
+                stash_scene_id=attrs["stash_scene_id"],
+            )
         return scene
 
 
@@ -165,6 +173,25 @@ class SceneSuggestionRequestSerializer(FirstErrorSerializer):
     known_performer_ids = KnownPerformersField()
     top_k = top_k_field()
     threshold = ThresholdField()
+    mode = serializers.ChoiceField(
+        choices=["sprite", "video", "auto"],
+        default="auto",
+        help_text="sprite, video or auto (default: the sprite, then video frames from Stash's "
+        "stream until everyone is settled; the sprite alone when the video cannot be read).",
+        error_messages={"invalid_choice": "`mode` must be sprite, video or auto."},
+    )
+    frames = serializers.IntegerField(
+        default=DEFAULT_FRAMES,
+        min_value=MIN_FRAMES,
+        max_value=MAX_FRAMES,
+        source="frame_count",
+        help_text="Video frames to read at most (5-240).",
+        error_messages={
+            "invalid": "`frames` must be a whole number from 5 to 240.",
+            "min_value": "`frames` must be a whole number from 5 to 240.",
+            "max_value": "`frames` must be a whole number from 5 to 240.",
+        },
+    )
 
 
 class SceneSuggestionSerializer(serializers.Serializer[SceneSuggestion]):

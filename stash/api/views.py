@@ -18,6 +18,7 @@ from recognition.api.serializers import (
 from recognition.api.throttles import IdentifyBudget
 from recognition.api.views import PARSERS, IdentifySceneView, IdentifyView
 from recognition.concurrency import inference_slot
+from recognition.identification import SceneIdentification
 from stash.api.serializers import (
     SCENE_ID_PATTERN,
     FeedbackRequestSerializer,
@@ -36,8 +37,9 @@ from stash.images import (
     stash_image_media,
     stash_image_unreadable,
 )
-from stash.library_scans import scene_identify_from_stash, stash_scene_media
+from stash.library_scans import scene_identify_from_stash, stash_client
 from stash.plugin_feedback import feedback_confirm, feedback_reject
+from stash.scene_sources import stash_scene_identify
 from stash.selectors import scene_scans_recent, scene_suggestion_for
 from stashsense.errors import InvalidInput, NotFound
 
@@ -121,17 +123,21 @@ class StashIdentifySceneView(IdentifySceneView):
     def post(self, request: Request) -> Response:
         return super().post(request)
 
-    def scene_from_reference(self, scene: dict[str, Any]) -> dict[str, Any]:
+    def identify(self, scene: dict[str, Any]) -> SceneIdentification:
         stash_scene_id = scene.pop("stash_scene_id", None)
         if stash_scene_id is None:
-            return scene
-        media = stash_scene_media(stash_scene_id=stash_scene_id)
-        return {
-            **scene,
-            "sprite": media.sprite,
-            "vtt": media.vtt,
-            "known_performer_ids": [*scene["known_performer_ids"], *media.cast],
-        }
+            return super().identify(scene)
+        with inference_slot():
+            _, result = stash_scene_identify(
+                stash_scene_id=stash_scene_id,
+                mode=scene["mode"],
+                frame_count=scene["frame_count"],
+                known_performer_ids=scene["known_performer_ids"],
+                top_k=scene["top_k"],
+                threshold=scene["threshold"],
+                client=stash_client(),
+            )
+        return result
 
 
 class StashIdentifyView(IdentifyView):

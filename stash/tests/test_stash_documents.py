@@ -59,6 +59,7 @@ def plugin_documents() -> dict[str, str]:
 def test_the_documents_cover_what_the_plugin_and_the_service_send() -> None:
     assert set(DOCUMENT_NAMES) >= {
         "FindSceneForIdentify",
+        "FindSceneForVideo",
         "FindPerformersByStashId",
         "PerformerCreate",
         "BulkSceneUpdateAddPerformers",

@@ -16,7 +16,7 @@ later attempt resumes with HTTP Range (`OutboundClient.download`), under the sam
 Modules: `client` (OutboundClient and its defaults), `targets` (URL helpers, resolution, the
 public-address check), `redirects`, `response` (HttpResponse, size-limited reads, status to
 error), `streaming` (StreamedResponse), `download` (one resumable download attempt) and
-`errors`.
+`errors`; `ranged` (RangedReader: a remote video read in place with Range requests).
 """
 
 from stashsense.http.client import (
@@ -38,6 +38,7 @@ from stashsense.http.errors import (
     TransientError,
     parse_retry_after,
 )
+from stashsense.http.ranged import RangedReader, RangedReadTimeout
 from stashsense.http.redirects import CREDENTIAL_HEADERS, REDIRECT_STATUSES
 from stashsense.http.response import CHUNK_BYTES, TRANSIENT_STATUSES, HttpResponse
 from stashsense.http.streaming import StreamedResponse
@@ -68,6 +69,8 @@ __all__ = [
     "OutboundClient",
     "OutboundError",
     "PermanentError",
+    "RangedReadTimeout",
+    "RangedReader",
     "Resolver",
     "ResponseTooLargeError",
     "StreamedResponse",

@@ -16,16 +16,32 @@ from recognition.identification import (
     identify_image,
     identify_scene,
 )
+from recognition.video import DEFAULT_FRAMES
 from stashsense.errors import ApplicationError
+
+VIDEO_SUFFIXES = {
+    ".mp4", ".mkv", ".webm", ".mov", ".avi", ".wmv", ".m4v", ".mpg", ".mpeg", ".ts", ".flv"
+}  # fmt: skip
 
 
 class Command(BaseCommand):
-    help = "Identify the performers in an image, or in a sprite sheet with --vtt."
+    help = (
+        "Identify the performers in an image, in a sprite sheet with --vtt, or in a video "
+        "(whatever FFmpeg opens: mp4, mkv, webm, mov, avi, wmv, m4v...)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument(
             "--vtt", type=Path, default=None, help="The sprite's VTT: identify a scene."
+        )
+        parser.add_argument(
+            "--video",
+            action="store_true",
+            help="Read PATH as a video whatever its suffix (a known video suffix implies it).",
+        )
+        parser.add_argument(
+            "--frames", type=int, default=DEFAULT_FRAMES, help="Video frames to read (5-240)."
         )
         parser.add_argument("--top-k", type=int, default=3)
         parser.add_argument("--threshold", type=float, default=None)
@@ -57,6 +73,14 @@ class Command(BaseCommand):
     def _identify(
         self, path: Path, options: dict[str, Any]
     ) -> ImageIdentification | SceneIdentification:
+        if options["video"] or path.suffix.lower() in VIDEO_SUFFIXES:
+            return identify_scene(
+                video=path,
+                mode="video",
+                frame_count=options["frames"],
+                top_k=options["top_k"],
+                threshold=options["threshold"],
+            )
         if options["vtt"]:
             return identify_scene(
                 sprite=path.read_bytes(),
@@ -83,4 +107,7 @@ class Command(BaseCommand):
         for number, (where, matches) in enumerate(rows):
             names = ", ".join(f"{name} ({confidence:.0%})" for name, confidence in matches)
             self.stdout.write(f"{number}: {where}: {names or 'unknown'}")
-        self.stdout.write(f"{len(rows)} found in {result.timings_ms['total']:.0f} ms")
+        summary = f"{len(rows)} found in {result.timings_ms['total']:.0f} ms"
+        if isinstance(result, SceneIdentification):
+            summary += f" ({result.mode}, {result.frames} frames)"
+        self.stdout.write(summary)

@@ -31,7 +31,7 @@ def test_many_chips_are_embedded_in_bounded_batches_with_the_vectors_of_one_run(
     # 2.5 batches of different chips: a shifted copy of one face each (order must be kept)
     chips = [np.ascontiguousarray(np.roll(chip, shift, axis=1)) for shift in range(40)]
     counting = CountingProfile(profile)
-    batched = tiles._embed_in_batches(counting, chips, augment=False)  # type: ignore[arg-type]
+    batched = tiles.embed_in_batches(counting, chips, augment=False)  # type: ignore[arg-type]
     assert counting.runs == [tiles.EMBED_BATCH, tiles.EMBED_BATCH, 40 - 2 * tiles.EMBED_BATCH]
     assert np.allclose(batched, profile.embed_chips(chips, augment=False), atol=1e-5)
-    assert tiles._embed_in_batches(profile, [], augment=False).shape == (0, profile.dim)
+    assert tiles.embed_in_batches(profile, [], augment=False).shape == (0, profile.dim)

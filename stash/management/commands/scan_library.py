@@ -1,4 +1,5 @@
-"""`manage.py scan_library [--only-without-performers] [--max-scenes N] [--async]`."""
+"""`manage.py scan_library [--mode sprite|video|auto] [--only-without-performers] [--max-scenes N]
+[--async]`."""
 
 from __future__ import annotations
 
@@ -9,15 +10,22 @@ from tqdm import tqdm
 
 from stash.choices import SceneScanStatus
 from stash.client import StashError
-from stash.library_scans import PAGE_SIZE, scene_scan_enqueue, scene_scan_execute, scene_scan_for
+from stash.library_scans import (
+    DEFAULT_SCAN_MODE,
+    PAGE_SIZE,
+    SCAN_MODES,
+    scene_scan_enqueue,
+    scene_scan_execute,
+    scene_scan_for,
+)
 from stash.models import SceneScan
 from stashsense.errors import ApplicationError
 
 
 class Command(BaseCommand):
     help = (
-        "Identify every scene of the Stash library (STASH_URL) from its sprite and store the "
-        "suggestions, which the plugin then shows at once. An interrupted scan with the same "
+        "Identify every scene of the Stash library (STASH_URL) from its sprite (or its video: "
+        "--mode) and store the suggestions, which the plugin then shows at once. An interrupted scan with the same "
         "options is resumed where it stopped."
     )
 
@@ -38,6 +46,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--page-size", type=int, default=PAGE_SIZE)
         parser.add_argument(
+            "--mode",
+            choices=SCAN_MODES,
+            default=DEFAULT_SCAN_MODE,
+            help="sprite (default: ~10k scenes a night on 2 cores), video (60 frames from the "
+            "stream) or auto (sprite, then video frames until everyone is settled); per-scene "
+            "costs are in the README.",
+        )
+        parser.add_argument(
             "--async", action="store_true", dest="queue", help="Queue it for a Celery worker."
         )
 
@@ -47,6 +63,7 @@ class Command(BaseCommand):
             "only_new": options["only_new"],
             "max_scenes": options["max_scenes"],
             "per_page": options["page_size"],
+            "mode": options["mode"],
         }
         try:
             if options["queue"]:
