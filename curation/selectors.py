@@ -9,7 +9,16 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -18,12 +27,14 @@ from curation.choices import ReviewKind, ReviewStatus
 from curation.face_distances import Vectors
 from curation.models import PAIR_PREFIX, ReviewItem
 from performers.models import Performer, Source, StashId
+from performers.selectors import performer_search
 from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
 from recognition.selectors import active_index, calibration_summary
 from scraping.models import SyncRun
 
 GALLERY_LIMIT = 32
+UNDECIDED_STATUSES = [ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED]
 
 
 def claim_timeout() -> timedelta:
@@ -81,12 +92,40 @@ def performer_active_faces(*, performer: Performer, limit: int = 12) -> QuerySet
     )[:limit]
 
 
+def performer_removed_face_count(*, performer: Performer) -> int:
+    return Face.objects.filter(performer=performer).exclude(status=FaceStatus.ACTIVE).count()
+
+
 def performer_with_links(*, performer_id: Any) -> Performer | None:
     return (
         Performer.objects.prefetch_related("stash_ids", "aliases", "urls")
         .filter(pk=performer_id)
         .first()
     )
+
+
+# Past this many faces a gallery page shows the best ones and says how many it left out.
+GALLERY_PAGE_LIMIT = 120
+
+
+def performer_gallery(*, performer: Performer) -> QuerySet[Face]:
+    """Every face of a performer, active first, then by quality: what the gallery page shows."""
+    return (
+        Face.objects.filter(performer=performer)
+        .select_related("image__source")
+        .defer("embedding", "crop", "landmarks", "quality_details")
+        .order_by("status", "-quality", "pk")
+    )
+
+
+def performers_found(*, query: str, limit: int = 50) -> QuerySet[Performer]:
+    """Performers matching a search, with their active face count and best face."""
+    active = Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
+    counted = active.order_by().values("performer").annotate(count=Count("pk")).values("count")
+    return performer_search(query=query).annotate(
+        active_faces=Coalesce(Subquery(counted, output_field=IntegerField()), 0),
+        best_face_id=Subquery(active.order_by("-quality", "pk").values("pk")[:1]),
+    )[:limit]
 
 
 # --- the review queue ----------------------------------------------------------------------
@@ -113,10 +152,11 @@ def review_queue(
     max_score: float | None = None,
     statuses: list[str] | None = None,
 ) -> QuerySet[ReviewItem]:
-    """Review items, most likely first. By default the undecided ones (open and claimed)."""
+    """Review items, most likely first. By default the undecided ones (open, claimed and
+    skipped: skipping leaves the "next item" path, not the queue)."""
     items = ReviewItem.objects.select_related(
         "performer_a", "performer_b", "face__performer", "claimed_by", "decided_by"
-    ).filter(status__in=statuses or [ReviewStatus.OPEN, ReviewStatus.CLAIMED])
+    ).filter(status__in=statuses or UNDECIDED_STATUSES)
     if kind:
         items = items.filter(kind=kind)
     if source is not None:
@@ -136,10 +176,36 @@ def review_queue(
     stale = Q(kind=ReviewKind.DUPLICATE) & (
         Q(performer_a__isnull=True) | Q(performer_b__isnull=True)
     )
-    undecided = {ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED}
-    if set(statuses or [ReviewStatus.OPEN]) <= undecided:
+    if set(statuses or UNDECIDED_STATUSES) <= set(UNDECIDED_STATUSES):
         items = items.exclude(stale)
     return items.order_by("-score", "pk")
+
+
+def _best_face(performer_path: str) -> Subquery:
+    best = Face.objects.filter(performer=OuterRef(performer_path), status=FaceStatus.ACTIVE)
+    return Subquery(best.order_by("-quality", "pk").values("pk")[:1])
+
+
+def review_queue_rows(*, items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    """The queue with what a row shows: each side's best face (`face_a_id`, `face_b_id`) and
+    stash IDs with their sources, in a fixed number of queries."""
+    return items.annotate(
+        face_a_id=_best_face("performer_a"), face_b_id=_best_face("performer_b")
+    ).prefetch_related(
+        Prefetch("performer_a__stash_ids", queryset=StashId.objects.select_related("source")),
+        Prefetch("performer_b__stash_ids", queryset=StashId.objects.select_related("source")),
+        Prefetch("face__performer__stash_ids", queryset=StashId.objects.select_related("source")),
+    )
+
+
+def review_item_held_by_other(*, item: ReviewItem, user: AbstractBaseUser) -> bool:
+    """Someone else acted on the item lately and holds it (opening an item claims nothing)."""
+    return (
+        item.status == ReviewStatus.CLAIMED
+        and item.claimed_by_id not in (None, user.pk)
+        and item.claimed_at is not None
+        and item.claimed_at >= timezone.now() - claim_timeout()
+    )
 
 
 def review_next_open(

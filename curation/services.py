@@ -313,6 +313,22 @@ def review_item_create_low_confidence(*, payload: Mapping[str, Any], score: floa
     return item
 
 
+# --- galleries -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def gallery_face_move(*, face: Face, performer: Performer, actor: str) -> Face:
+    """Give a face to another performer's gallery (it was someone else's). The vector index
+    maps labels to faces and faces to performers, so identification follows at once."""
+    if face.performer_id == performer.pk:
+        raise ApplicationError("The face is already in that gallery.", code="face_same_performer")
+    previous = face.performer_id
+    Face.objects.filter(pk=face.pk).update(performer=performer)
+    face.refresh_from_db()
+    logger.info("Face %s moved from %s to %s by %s", face.pk, previous, performer.pk, actor)
+    return face
+
+
 # --- claiming and deciding -----------------------------------------------------------------
 
 
@@ -433,3 +449,42 @@ def review_item_skip(*, item: ReviewItem, user: AbstractBaseUser) -> ReviewItem:
     ReviewItem.objects.filter(pk=item.pk).update(claimed_by=None, claimed_at=None)
     item.refresh_from_db()
     return item
+
+
+@dataclass
+class BulkOutcome:
+    """What one bulk action did: how many items it decided and why the others were left."""
+
+    decided: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def review_items_decide(
+    *, items: Sequence[ReviewItem], user: AbstractBaseUser, decision: str
+) -> BulkOutcome:
+    """Accept or reject many items, each in its own transaction (one failure spoils no other).
+
+    Accepting a low-confidence item in bulk takes its best candidate; one with no candidate
+    is left for a curator to name.
+    """
+    outcome = BulkOutcome()
+    for item in items:
+        try:
+            if decision == "reject":
+                review_item_reject(item=item, user=user)
+            else:
+                review_item_accept(item=item, user=user, candidate_id=_best_candidate(item))
+        except ApplicationError as error:
+            outcome.errors.append(f"#{item.pk}: {error.message}")
+        else:
+            outcome.decided += 1
+    return outcome
+
+
+def _best_candidate(item: ReviewItem) -> str | None:
+    if item.kind != ReviewKind.LOW_CONFIDENCE:
+        return None
+    candidates = item.payload.get("candidates") or []
+    if not candidates or candidates[0].get("performer_id") in (None, ""):
+        raise ApplicationError("no candidate to accept; name the person on its page.")
+    return str(candidates[0]["performer_id"])

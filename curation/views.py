@@ -5,6 +5,8 @@ Views parse the request, call one selector or service and render; nothing here w
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -28,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from curation.charts import bar_chart, unit_bins
 from curation.choices import ReviewKind
-from curation.forms import DecisionForm, QueueFilterForm
+from curation.forms import BulkDecisionForm, DecisionForm, QueueFilterForm
 from curation.models import ReviewItem
 from curation.selectors import (
     active_index_calibration,
@@ -40,15 +42,17 @@ from curation.selectors import (
     recent_sync_runs,
     review_counts_by_kind,
     review_item_detail,
+    review_item_held_by_other,
     review_neighbours,
     review_next_open,
+    review_queue_rows,
     review_score_histograms,
 )
 from curation.services import (
     review_item_accept,
-    review_item_claim,
     review_item_reject,
     review_item_skip,
+    review_items_decide,
 )
 from performers.models import Performer
 from recognition.models import Face, IndexBuild
@@ -95,7 +99,8 @@ def _queue_url(query: str) -> str:
 @require_GET
 def queue_page(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
-    page = Paginator(form.queue(), 50).get_page(request.GET.get("page"))
+    rows = review_queue_rows(items=form.queue())
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     counts = review_counts_by_kind()
     return render(
         request,
@@ -118,8 +123,8 @@ def item_page(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such review item.")
     form = QueueFilterForm(request.GET or None)
     query = form.querystring()
-    # Opening an item is taking it: others see it as claimed while this reviewer decides.
-    held = item.is_decided or review_item_claim(item=item, user=_reviewer(request))
+    # Opening an item claims nothing (a curator may look around); deciding it takes it.
+    held = not review_item_held_by_other(item=item, user=_reviewer(request))
     before, after = review_neighbours(queue=form.queue(), item=item)
     context: dict[str, Any] = {
         "item": item,
@@ -140,8 +145,8 @@ def item_page(request: HttpRequest, pk: int) -> HttpResponse:
             for face in performer_active_faces(performer=item.face.performer, limit=24)
             if face.pk != item.face.pk
         ]
-    elif item.kind == ReviewKind.LOW_CONFIDENCE:
-        context["thumbnail"] = _image_data_uri(item.payload.get("thumbnail"))
+    elif item.kind == ReviewKind.LOW_CONFIDENCE and _image_data_uri(item.payload.get("thumbnail")):
+        context["thumbnail"] = reverse("curation:item_thumbnail", args=[item.pk])
     return render(request, "curation/item.html", context)
 
 
@@ -162,6 +167,51 @@ def _performer_side(label: str, performer: Performer | None) -> dict[str, Any]:
         "performer": loaded,
         "faces": performer_active_faces(performer=loaded) if loaded else [],
     }
+
+
+@staff_member_required
+@require_POST
+def queue_bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            " ".join(str(error) for error in form.non_field_errors()) or "Choose accept or reject.",
+        )
+        return HttpResponseRedirect(_queue_url(_carried_filters(request.POST.get("filters", ""))))
+    query = _carried_filters(form.cleaned_data["filters"])
+    filters = QueueFilterForm(QueryDict(query) or None)
+    chosen = form.chosen(filters.queue())
+    decision = form.cleaned_data["decision"]
+    outcome = review_items_decide(items=chosen, user=_reviewer(request), decision=decision)
+    verb = "Accepted" if decision == "accept" else "Rejected"
+    messages.success(request, f"{verb} {outcome.decided} of {len(chosen)} item(s).")
+    if outcome.errors:
+        messages.error(request, "Left undecided: " + "; ".join(outcome.errors[:10]))
+    return HttpResponseRedirect(_queue_url(query))
+
+
+def _carried_filters(query: str) -> str:
+    return QueueFilterForm(QueryDict(query) or None).querystring()
+
+
+@staff_member_required
+@require_GET
+def item_thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The plugin's person thumbnail of a low-confidence item as an image (pages link to it
+    instead of inlining the base64, which keeps the queue light)."""
+    payload = ReviewItem.objects.filter(pk=pk).values_list("payload", flat=True).first()
+    image = _image_data_uri((payload or {}).get("thumbnail"))
+    if not image:
+        raise Http404("No thumbnail for this item.")
+    header, _, data = image.partition(",")
+    try:
+        content = base64.b64decode(data, validate=True)
+    except binascii.Error:
+        raise Http404("The thumbnail is not valid base64.") from None
+    response = HttpResponse(content, content_type=header[len("data:") : -len(";base64")])
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @staff_member_required

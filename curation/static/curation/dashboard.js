@@ -2,10 +2,15 @@
 (function () {
   "use strict";
 
+  // Inputs that take no text: a shortcut pressed while one has focus is still a shortcut.
+  var KEYLESS_INPUTS = ["radio", "checkbox", "button", "submit", "reset", "range", "color", "image", "file"];
+
+  // Only text fields swallow keys (and a select, whose letters jump to an option).
   function typing(event) {
     var target = event.target;
     var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
-    return tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable);
+    if (tag === "input") return KEYLESS_INPUTS.indexOf((target.type || "text").toLowerCase()) === -1;
+    return tag === "textarea" || tag === "select" || Boolean(target && target.isContentEditable);
   }
 
   // a = accept, r = reject, s = skip (the form's buttons carry data-key); j / k = next / previous.
@@ -82,8 +87,30 @@
     window.setTimeout(tick, seconds * 1000);
   }
 
+  // The queue's filters apply as soon as one changes (the Filter button is for no-script).
+  function applyFiltersOnChange() {
+    document.querySelectorAll("form[data-apply-on-change]").forEach(function (form) {
+      form.addEventListener("change", function () {
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      });
+    });
+  }
+
+  // The header checkbox ticks every item on the page.
+  function tickAll() {
+    document.querySelectorAll("[data-tick-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        box.form.querySelectorAll('input[name="items"]:not(:disabled)').forEach(function (item) {
+          item.checked = box.checked;
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     reviewShortcuts();
     pollJobs();
+    applyFiltersOnChange();
+    tickAll();
   });
 })();
