@@ -20,7 +20,11 @@ from performers.models import (
     Source,
     StashId,
 )
-from performers.selectors import performer_search
+from performers.selectors import (
+    merge_record_moved_summary,
+    merge_record_source_names,
+    performer_search,
+)
 from performers.services import performer_merge, performer_split
 from stashsense.errors import ApplicationError
 
@@ -183,8 +187,37 @@ class MergeRecordAdmin(admin.ModelAdmin):
         "undone_at",
     ]
     list_filter = ["undone_at"]
-    readonly_fields = [f.name for f in MergeRecord._meta.fields]
+    # Plain words instead of the snapshot's JSON; the raw record stays in the database.
+    fields = [
+        "created_at",
+        "kept",
+        "merged_away",
+        "what_moved",
+        "notes_text",
+        "actor_label",
+        "reason",
+        "undone_at",
+        "undone_by_label",
+    ]
+    readonly_fields = fields
     actions = ["undo_merge"]
+
+    @admin.display(description="kept")
+    def kept(self, obj: MergeRecord) -> str:
+        target = Performer.objects.filter(pk=obj.target_key).first()
+        return str(target) if target else f"a performer merged again since ({obj.target_key})"
+
+    @admin.display(description="merged into it")
+    def merged_away(self, obj: MergeRecord) -> str:
+        return ", ".join(merge_record_source_names(record=obj)) or "—"
+
+    @admin.display(description="what moved")
+    def what_moved(self, obj: MergeRecord) -> str:
+        return merge_record_moved_summary(record=obj) or "nothing but the names"
+
+    @admin.display(description="notes")
+    def notes_text(self, obj: MergeRecord) -> str:
+        return "; ".join(str(note) for note in obj.notes) or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

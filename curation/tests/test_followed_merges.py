@@ -121,3 +121,27 @@ def test_an_admin_merge_and_undo_keep_the_dashboard_item_true(
     )
     item.refresh_from_db()
     assert item.performer_a_id == a.pk
+
+
+def test_the_merge_record_page_speaks_plainly_and_has_an_undo_button(
+    admin_client: Client,
+) -> None:
+    item, a, b = duplicate_item()
+    record = performer_merge(sources=[b], target=a, actor="admin")
+    change = reverse("admin:performers_mergerecord_change", args=[record.pk])
+
+    page = admin_client.get(change).content.decode()
+    assert f"{b.name}" in page and "Undo this merge" in page
+    assert '"performers.performeralias"' not in page  # no raw snapshot JSON
+
+    response = admin_client.post(
+        reverse("admin:performers_mergerecord_changelist"),
+        {"action": "undo_merge", "_selected_action": [record.pk], "index": "0"},
+        follow=True,
+    )
+    assert b"Undid merge" in response.content
+    record.refresh_from_db()
+    assert record.undone_at is not None
+    assert "Undo this merge" not in admin_client.get(change).content.decode()
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.OPEN
