@@ -188,7 +188,7 @@ class MergeRecordAdmin(admin.ModelAdmin):
     ]
     list_filter = ["undone_at"]
     # Plain words instead of the snapshot's JSON; the raw record stays in the database.
-    fields = [
+    fields: list[str] = [
         "created_at",
         "kept",
         "merged_away",
