@@ -188,7 +188,7 @@ class MergeRecordAdmin(admin.ModelAdmin):
     ]
     list_filter = ["undone_at"]
     # Plain words instead of the snapshot's JSON; the raw record stays in the database.
-    fields: list[str] = [
+    fields = readonly_fields = (
         "created_at",
         "kept",
         "merged_away",
@@ -198,8 +198,7 @@ class MergeRecordAdmin(admin.ModelAdmin):
         "reason",
         "undone_at",
         "undone_by_label",
-    ]
-    readonly_fields = fields
+    )
     actions = ["undo_merge"]
 
     @admin.display(description="kept")
