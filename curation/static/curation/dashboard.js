@@ -91,7 +91,12 @@
   function applyFiltersOnChange() {
     document.querySelectorAll("form[data-apply-on-change]").forEach(function (form) {
       form.addEventListener("change", function () {
-        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        var params = new URLSearchParams();
+        new FormData(form).forEach(function (value, name) {
+          if (value !== "") params.append(name, value); // empty filters stay out of the URL
+        });
+        var query = params.toString();
+        window.location.assign(window.location.pathname + (query ? "?" + query : ""));
       });
     });
   }
