@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
@@ -116,6 +117,26 @@ def performer_gallery(*, performer: Performer) -> QuerySet[Face]:
         .defer("embedding", "crop", "landmarks", "quality_details")
         .order_by("status", "-quality", "pk")
     )
+
+
+def best_faces_of(*, performer_ids: list[str]) -> dict[str, int]:
+    """performer id → their best active face, for the ids that name a performer with one."""
+    valid = []
+    for key in performer_ids:
+        try:
+            valid.append(UUID(key))
+        except ValueError:
+            continue
+    best: dict[str, int] = {}
+    rows = (
+        Face.objects.filter(performer_id__in=valid, status=FaceStatus.ACTIVE)
+        .order_by("performer_id", "-quality", "pk")
+        .distinct("performer_id")
+        .values_list("performer_id", "pk")
+    )
+    for performer_id, face_id in rows:
+        best[str(performer_id)] = face_id
+    return best
 
 
 def performers_found(*, query: str, limit: int = 50) -> QuerySet[Performer]:

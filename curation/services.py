@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
@@ -424,7 +425,16 @@ def _chosen_candidate(item: ReviewItem, candidate_id: str | None) -> dict[str, A
     for candidate in candidates:
         if str(candidate.get("performer_id")) == str(candidate_id):
             return {"candidate": str(candidate_id), "name": candidate.get("name", "")}
-    raise ApplicationError("That performer is not one of the candidates.", code="invalid")
+    # Someone else: the curator searched the gallery and named the person themselves.
+    try:
+        named = Performer.objects.filter(pk=UUID(str(candidate_id))).first()
+    except ValueError:
+        named = None
+    if named is None:
+        raise ApplicationError(
+            "That performer is neither a candidate nor in the gallery.", code="invalid"
+        )
+    return {"candidate": str(named.pk), "name": named.name, "picked": "search"}
 
 
 @transaction.atomic

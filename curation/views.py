@@ -10,7 +10,9 @@ import binascii
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.models import AbstractBaseUser
@@ -34,10 +36,12 @@ from curation.forms import BulkDecisionForm, DecisionForm, QueueFilterForm
 from curation.models import ReviewItem
 from curation.selectors import (
     active_index_calibration,
+    best_faces_of,
     face_quality_histogram,
     performer_active_faces,
     performer_with_links,
     performers_by_face_count,
+    performers_found,
     recent_index_builds,
     recent_sync_runs,
     review_counts_by_kind,
@@ -145,9 +149,43 @@ def item_page(request: HttpRequest, pk: int) -> HttpResponse:
             for face in performer_active_faces(performer=item.face.performer, limit=24)
             if face.pk != item.face.pk
         ]
-    elif item.kind == ReviewKind.LOW_CONFIDENCE and _image_data_uri(item.payload.get("thumbnail")):
-        context["thumbnail"] = reverse("curation:item_thumbnail", args=[item.pk])
+    elif item.kind == ReviewKind.LOW_CONFIDENCE:
+        context.update(_low_confidence_context(item, request.GET.get("q", "").strip()[:200]))
     return render(request, "curation/item.html", context)
+
+
+def _low_confidence_context(item: ReviewItem, search: str) -> dict[str, Any]:
+    """The scene face, each candidate with their best gallery face, what the Stash user said,
+    and anyone else the curator searched for."""
+    payload = item.payload
+    raw = [c for c in payload.get("candidates") or [] if isinstance(c, dict)]
+    faces = best_faces_of(performer_ids=[str(c.get("performer_id", "")) for c in raw])
+    rejected = str(payload.get("rejected_performer_id") or "")
+    candidates = [
+        {
+            **candidate,
+            "performer_id": str(candidate.get("performer_id", "")),
+            "face_id": faces.get(str(candidate.get("performer_id", ""))),
+            "rejected": str(candidate.get("performer_id", "")) == rejected,
+        }
+        for candidate in raw
+    ]
+    listed = {c["performer_id"] for c in candidates}
+    found = [p for p in performers_found(query=search, limit=10) if str(p.pk) not in listed]
+    scene_id = str(payload.get("scene_id") or "")
+    stash_url = settings.STASH_URL.rstrip("/") if settings.STASH_URL else ""
+    person = payload.get("person")
+    return {
+        "thumbnail": reverse("curation:item_thumbnail", args=[item.pk])
+        if _image_data_uri(payload.get("thumbnail"))
+        else "",
+        "candidates": candidates,
+        "preselected": next((c["performer_id"] for c in candidates if not c["rejected"]), ""),
+        "search": search,
+        "found": found if search else [],
+        "person_number": person + 1 if isinstance(person, int) else None,
+        "scene_url": f"{stash_url}/scenes/{quote(scene_id)}" if stash_url and scene_id else "",
+    }
 
 
 def _image_data_uri(value: object) -> str:

@@ -86,4 +86,6 @@ def performer_face_strip(performer: Any, limit: int = 16) -> dict[str, Any]:
 def headline(summary: str) -> str:
     """What a duplicate item's summary says after its names ("A ↔ B: same name and faces")."""
     names, separator, rest = summary.partition(": ")
-    return rest if separator else names
+    if separator:
+        return rest
+    return "" if "↔" in names else names  # names only: the row already shows them

@@ -255,6 +255,7 @@ def test_every_page_is_accessible_light_and_fits_a_phone(
         weight.reset()
         page.set_viewport_size({"width": 1280, "height": 900})
         page.goto(url, wait_until="networkidle")
+        print(f"page weight {name} ({scheme}): {weight.total} bytes")
         if weight.total >= PAGE_BUDGET_BYTES:
             problems[f"{name} weight"] = weight.total
         found = serious_violations(page)

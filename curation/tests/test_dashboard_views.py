@@ -224,3 +224,54 @@ def test_quality_page_draws_histograms_and_face_count_buckets(client_in: Client)
     assert buckets == {"0": 3, "1": 1, "2-4": 0, "5+": 1}
     quality = response.context["quality_chart"]
     assert [bar.count for bar in quality.bars] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 5]
+
+
+def test_low_confidence_item_shows_the_users_decision_faces_and_the_scene(
+    client_in: Client, settings: Any
+) -> None:
+    settings.STASH_URL = "http://stash.local:9999"
+    rejected = performer_create(name="Not Him")
+    likely = performer_create(name="Likely Her")
+    face = FaceFactory.create(performer=likely)
+    item = LowConfidenceItemFactory.create(
+        payload={
+            "scene_id": "31",
+            "person": 2,
+            "decision": "reject",
+            "rejected_performer_id": str(rejected.pk),
+            "rejected_name": "Not Him",
+            "candidates": [
+                {"performer_id": str(rejected.pk), "name": "Not Him", "confidence": 0.7},
+                {"performer_id": str(likely.pk), "name": "Likely Her", "confidence": 0.4},
+            ],
+        }
+    )
+
+    page = client_in.get(reverse("curation:item", args=[item.pk])).content.decode()
+
+    assert "Person 3 of scene 31" in page  # the plugin counts from 1
+    assert 'href="http://stash.local:9999/scenes/31"' in page
+    assert "The Stash user said this is <strong>not Not Him</strong>" in page
+    assert reverse("curation:face_crop", args=[face.pk]) in page
+    assert f'value="{likely.pk}" checked' in page and f'value="{rejected.pk}" checked' not in page
+
+
+def test_the_curator_can_name_someone_else_found_by_search(client_in: Client) -> None:
+    elsewhere = performer_create(name="Someone Elsewhere")
+    item = LowConfidenceItemFactory.create(
+        payload={"scene_id": "5", "candidates": [{"performer_id": "p1", "name": "Wrong"}]}
+    )
+
+    page = client_in.get(reverse("curation:item", args=[item.pk]), {"q": "elsewhere"})
+    assert f'value="{elsewhere.pk}"' in page.content.decode()
+
+    client_in.post(
+        reverse("curation:decide", args=[item.pk]),
+        {"decision": "accept", "candidate": str(elsewhere.pk)},
+    )
+    item.refresh_from_db()
+    assert item.resolution == {
+        "candidate": str(elsewhere.pk),
+        "name": "Someone Elsewhere",
+        "picked": "search",
+    }
