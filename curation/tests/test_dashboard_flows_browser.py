@@ -4,6 +4,7 @@ page dark, at phone width, accessible and light (13). Screenshots: see browser_c
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,45 @@ def test_every_page_is_accessible_light_and_fits_a_phone(
             problems[f"{name} phone overflow px"] = overflow
         screenshot(page, f"{name}-{scheme}-phone")
     assert problems == {}
+
+
+def test_a_low_confidence_item_is_named_after_a_search(
+    page: Any, live_server: Any, settings: Any
+) -> None:
+    settings.STASH_URL = "http://stash.local:9999"
+    wrong = performer_create(name="Wrong Guess")
+    FaceFactory.create(performer=wrong)
+    right = performer_create(name="Right Person")
+    FaceFactory.create(performer=right)
+    jpeg = FaceFactory.build().crop
+    item = LowConfidenceItemFactory.create(
+        payload={
+            "scene_id": "31",
+            "person": 0,
+            "thumbnail": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode(),
+            "decision": "reject",
+            "rejected_performer_id": str(wrong.pk),
+            "rejected_name": "Wrong Guess",
+            "candidates": [{"performer_id": str(wrong.pk), "name": "Wrong Guess"}],
+        }
+    )
+
+    page.goto(f"{live_server.url}/dashboard/items/{item.pk}/")
+    assert "Person 1 of scene 31" in page.locator(".question").inner_text()
+    assert page.get_attribute("text=Open the scene in Stash", "href") == (
+        "http://stash.local:9999/scenes/31"
+    )
+    assert "not Wrong Guess" in page.locator(".user-decision").inner_text()
+    assert not page.is_checked(f"input[value='{wrong.pk}']")  # the user's "no" is not preselected
+    widths = page.locator(".side img").evaluate_all("images => images.map(i => i.naturalWidth)")
+    assert len(widths) == 2 and min(widths) > 0  # the scene face beside the candidate's face
+
+    page.fill("#someone-else", "right")
+    page.press("#someone-else", "Enter")
+    page.check(f"input[name=candidate][value='{right.pk}']")
+    screenshot(page, "low-confidence-search")
+    page.keyboard.press("a")
+    page.wait_for_selector(".messages li.success")
+
+    item.refresh_from_db()
+    assert item.status == ReviewStatus.ACCEPTED and item.resolution["name"] == "Right Person"
