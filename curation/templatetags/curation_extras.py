@@ -89,3 +89,39 @@ def headline(summary: str) -> str:
     if separator:
         return rest
     return "" if "↔" in names else names  # names only: the row already shows them
+
+
+_METRIC_WORDS = {"l2": "straight-line (L2) distance", "cosine": "cosine distance"}
+_FACT_LABELS = {
+    "distance": "Face distance",
+    "metric": "Measured as",
+    "faces": "Faces compared",
+    "compared_with": "Compared with",
+    "profile": "Face model",
+    "names": "Shared names",
+}
+
+
+@register.filter
+def evidence_facts(details: Any) -> list[tuple[str, str]]:
+    """An evidence entry's details in words: "Faces compared: 4 and 3", not "faces [4, 3]"."""
+    if not isinstance(details, dict):
+        return []
+    return [
+        (_FACT_LABELS.get(key, key.replace("_", " ").capitalize()), _fact(key, value))
+        for key, value in details.items()
+    ]
+
+
+def _fact(key: str, value: Any) -> str:
+    if key == "metric":
+        return _METRIC_WORDS.get(str(value), str(value))
+    if key == "faces" and isinstance(value, list) and len(value) == 2:
+        return f"{value[0]} and {value[1]}"
+    if key == "compared_with" and isinstance(value, int):
+        return f"{value} other face" + ("" if value == 1 else "s")
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, list):
+        return ", ".join(_fact("", item) for item in value)
+    return str(value)

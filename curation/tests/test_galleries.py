@@ -16,6 +16,7 @@ from curation.face_distances import (
     thresholds_for,
 )
 from curation.links import endpoint_label, stash_id_page
+from curation.templatetags.curation_extras import evidence_facts
 from recognition.tests.factories import (
     DIM,
     METRIC,
@@ -114,3 +115,15 @@ def test_stash_id_pages(endpoint: str, page: str) -> None:
 
 def test_endpoint_label_is_the_host() -> None:
     assert endpoint_label("https://www.stashdb.org/graphql") == "stashdb.org"
+
+
+def test_evidence_details_read_as_words() -> None:
+    facts = evidence_facts(
+        {"distance": 0.4123456789012345, "metric": "l2", "faces": [4, 3], "compared_with": 1}
+    )
+    assert facts == [
+        ("Face distance", "0.41"),
+        ("Measured as", "straight-line (L2) distance"),
+        ("Faces compared", "4 and 3"),
+        ("Compared with", "1 other face"),
+    ]
