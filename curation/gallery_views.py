@@ -18,10 +18,12 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from curation.selectors import (
+    FACE_BUCKET_WORDS,
     GALLERY_PAGE_LIMIT,
     performer_gallery,
     performer_with_links,
     performers_found,
+    performers_in_face_bucket,
 )
 from curation.services import gallery_face_move
 from performers.models import Performer
@@ -87,8 +89,19 @@ def _side(performer: Performer) -> dict[str, Any]:
 @require_GET
 def performers_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
-    found = list(performers_found(query=query)) if query else []
-    return render(request, "curation/performers.html", {"query": query, "found": found})
+    bucket = request.GET.get("faces", "")
+    if bucket in FACE_BUCKET_WORDS:
+        found = list(performers_in_face_bucket(bucket=bucket))
+    else:
+        bucket = ""
+        found = list(performers_found(query=query)) if query else []
+    context = {
+        "query": query,
+        "found": found,
+        "bucket": FACE_BUCKET_WORDS.get(bucket, ""),
+        "listed": bool(query or bucket),
+    }
+    return render(request, "curation/performers.html", context)
 
 
 @staff_member_required

@@ -28,7 +28,7 @@ from curation.choices import ReviewKind, ReviewStatus
 from curation.face_distances import Vectors
 from curation.models import PAIR_PREFIX, ReviewItem
 from performers.models import Performer, Source, StashId
-from performers.selectors import performer_search
+from performers.selectors import performer_list, performer_search
 from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
 from recognition.selectors import active_index, calibration_summary
@@ -318,8 +318,16 @@ def face_quality_histogram(*, bins: int = 10) -> list[int]:
     return histogram_counts(Face.objects.filter(status=FaceStatus.ACTIVE), "quality", bins=bins)
 
 
-def performers_by_face_count() -> dict[str, int]:
-    """How many performers have 0, 1, 2-4 and 5+ active faces."""
+FACE_BUCKET_WORDS = {"0": "no faces", "1": "1 face", "2-4": "2–4 faces", "5+": "5+ faces"}
+_FACE_BUCKETS = {
+    "0": Q(active_faces=0),
+    "1": Q(active_faces=1),
+    "2-4": Q(active_faces__gte=2, active_faces__lte=4),
+    "5+": Q(active_faces__gte=5),
+}
+
+
+def _with_active_face_counts(performers: QuerySet[Performer]) -> QuerySet[Performer]:
     active_faces = (
         Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
         .order_by()
@@ -327,9 +335,24 @@ def performers_by_face_count() -> dict[str, int]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    performers = Performer.objects.annotate(
+    return performers.annotate(
         active_faces=Coalesce(Subquery(active_faces, output_field=IntegerField()), 0)
     )
+
+
+def performers_in_face_bucket(*, bucket: str, limit: int = 100) -> QuerySet[Performer]:
+    """The performers one bar of "performers by active faces" counts (e.g. one face: the list
+    to enrich), with their best face."""
+    best = Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
+    performers = _with_active_face_counts(performer_list()).filter(_FACE_BUCKETS[bucket])
+    return performers.annotate(
+        best_face_id=Subquery(best.order_by("-quality", "pk").values("pk")[:1])
+    ).order_by("name", "pk")[:limit]
+
+
+def performers_by_face_count() -> dict[str, int]:
+    """How many performers have 0, 1, 2-4 and 5+ active faces."""
+    performers = _with_active_face_counts(Performer.objects.all())
     totals = performers.aggregate(
         none=Count("pk", filter=Q(active_faces=0)),
         one=Count("pk", filter=Q(active_faces=1)),

@@ -10,7 +10,7 @@ import binascii
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,6 +35,7 @@ from curation.choices import ReviewKind
 from curation.forms import BulkDecisionForm, DecisionForm, QueueFilterForm
 from curation.models import ReviewItem
 from curation.selectors import (
+    FACE_BUCKET_WORDS,
     active_index_calibration,
     best_faces_of,
     face_quality_histogram,
@@ -383,20 +384,49 @@ def jobs_feed(request: HttpRequest) -> HttpResponse:
 def quality_page(request: HttpRequest) -> HttpResponse:
     bins = unit_bins(10)
     score_charts = [
-        bar_chart(f"Scores: {ReviewKind(kind).label.lower()}", counts, bins)
+        bar_chart(
+            f"Scores: {ReviewKind(kind).label.lower()}",
+            counts,
+            bins,
+            x_label="score →",
+            y_label="items",
+            links=[_score_bin_url(kind, index) for index in range(len(bins))],
+        )
         for kind, counts in review_score_histograms().items()
     ]
     by_faces = performers_by_face_count()
+    performers_url = reverse("curation:performers")
     return render(
         request,
         "curation/quality.html",
         {
             "score_charts": score_charts,
-            "quality_chart": bar_chart("Active faces by quality", face_quality_histogram(), bins),
-            "faces_chart": bar_chart(
-                "Performers by active faces", list(by_faces.values()), list(by_faces)
+            "quality_chart": bar_chart(
+                "Active faces by quality",
+                face_quality_histogram(),
+                bins,
+                x_label="quality →",
+                y_label="faces",
             ),
-            "by_faces": by_faces,
+            "faces_chart": bar_chart(
+                "Performers by active faces",
+                list(by_faces.values()),
+                [FACE_BUCKET_WORDS[bucket] for bucket in by_faces],
+                x_label="active faces →",
+                y_label="performers",
+                links=[f"{performers_url}?{urlencode({'faces': b})}" for b in by_faces],
+            ),
+            "by_faces": [
+                (FACE_BUCKET_WORDS[bucket], bucket, count) for bucket, count in by_faces.items()
+            ],
             "calibration": active_index_calibration(),
         },
     )
+
+
+def _score_bin_url(kind: str, index: int, bins: int = 10) -> str:
+    """The queue's items of one score bin, decided or not (what the bar counts)."""
+    query = {"kind": kind, "status": "all", "min_score": f"{index / bins:.2f}"}
+    if index < bins - 1:
+        query["max_score"] = f"{(index + 1) / bins - 0.0001:.4f}"
+    return _queue_url(urlencode(query))

@@ -219,9 +219,13 @@ def test_quality_page_draws_histograms_and_face_count_buckets(client_in: Client)
     page = response.content.decode()
 
     assert response.status_code == 200 and page.count("<svg") >= 5
-    buckets = response.context["by_faces"]
+    buckets = {bucket: count for _, bucket, count in response.context["by_faces"]}
     # DuplicateItemFactory made two performers without faces.
     assert buckets == {"0": 3, "1": 1, "2-4": 0, "5+": 1}
+    assert ">1 face</text>" in page and 'class="axis-label"' in page
+    assert f'href="{reverse("curation:performers")}?faces=1"' in page
+    lonely_list = client_in.get(reverse("curation:performers"), {"faces": "1"}).content.decode()
+    assert "One Face" in lonely_list and "Many Faces" not in lonely_list
     quality = response.context["quality_chart"]
     assert [bar.count for bar in quality.bars] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 5]
 

@@ -92,11 +92,21 @@ def test_unknown_profiles_get_cosine_thresholds() -> None:
 
 
 def test_bar_chart_scales_to_the_tallest_bar() -> None:
-    chart = bar_chart("t", [0, 5, 10], ["a", "b", "c"], width=300, height=120, label_band=20)
+    chart = bar_chart(
+        "t", [0, 5, 10], ["a", "b", "c"], width=300, height=120, label_band=20, top_band=0
+    )
     assert [bar.height for bar in chart.bars] == [0.0, 50.0, 100.0]
     assert chart.bars[2].y == 0.0 and chart.total == 15
     assert bar_chart("empty", [0, 0], ["a", "b"]).bars[0].height == 0.0
     assert unit_bins(4) == ["0.0", "0.2", "0.5", "0.8"]
+
+
+def test_bar_chart_leaves_room_for_values_and_links_each_bar() -> None:
+    chart = bar_chart(
+        "t", [2, 4], ["a", "b"], height=100, label_band=20, top_band=16, links=["/a", "/b"]
+    )
+    assert chart.bars[1].y == 16.0 and chart.bars[1].height == 64.0
+    assert [bar.href for bar in chart.bars] == ["/a", "/b"]
 
 
 @pytest.mark.parametrize(
