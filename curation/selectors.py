@@ -33,6 +33,7 @@ from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
 from recognition.selectors import active_index, calibration_summary
 from scraping.models import SyncRun
+from stash.models import SceneScan
 
 GALLERY_LIMIT = 32
 UNDECIDED_STATUSES = [ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED]
@@ -287,6 +288,15 @@ def recent_sync_runs(*, limit: int = 20) -> QuerySet[SyncRun]:
 
 def recent_index_builds(*, limit: int = 10) -> QuerySet[IndexBuild]:
     return IndexBuild.objects.order_by("-started_at")[:limit]
+
+
+def recent_scene_scans(*, limit: int = 10) -> QuerySet[SceneScan]:
+    return SceneScan.objects.defer("log").order_by("-created_at")[:limit]
+
+
+def job_sources() -> QuerySet[Source]:
+    """The sources a sync can be started for from the jobs page."""
+    return Source.objects.filter(enabled=True).order_by("name")
 
 
 # --- quality -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +32,7 @@ from recognition.choices import FaceStatus
 from recognition.configured_profile import serving_profile
 from recognition.models import Face
 from recognition.services import face_remove
+from recognition.tasks import index_build as index_build_task
 from stashsense.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -312,6 +314,15 @@ def review_item_create_low_confidence(*, payload: Mapping[str, Any], score: floa
         )
         item.refresh_from_db()
     return item
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def index_build_enqueue(*, profile: str | None = None) -> None:
+    """Ask a worker to build the index afresh (the jobs page's button); once the
+    surrounding transaction commits, as every enqueue."""
+    transaction.on_commit(partial(index_build_task.delay, profile))
 
 
 # --- galleries -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation import gallery_views, views
+from curation import gallery_views, jobs_views, views
 
 app_name = "curation"
 
@@ -17,5 +17,6 @@ urlpatterns = [
     path("performers/<uuid:pk>/merge", gallery_views.gallery_merge, name="gallery_merge"),
     path("jobs/", views.jobs_page, name="jobs"),
     path("jobs.json", views.jobs_feed, name="jobs_feed"),
+    path("jobs/start", jobs_views.job_start, name="job_start"),
     path("quality/", views.quality_page, name="quality"),
 ]

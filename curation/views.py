@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -27,7 +28,9 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 
 from curation.charts import bar_chart, unit_bins
@@ -39,11 +42,13 @@ from curation.selectors import (
     active_index_calibration,
     best_faces_of,
     face_quality_histogram,
+    job_sources,
     performer_active_faces,
     performer_with_links,
     performers_by_face_count,
     performers_found,
     recent_index_builds,
+    recent_scene_scans,
     recent_sync_runs,
     review_counts_by_kind,
     review_item_detail,
@@ -62,6 +67,7 @@ from curation.services import (
 from performers.models import Performer
 from recognition.models import Face, IndexBuild
 from scraping.models import SyncRun
+from stash.models import SceneScan
 from stashsense.errors import ApplicationError
 from stashsense.exceptions import error_body
 
@@ -338,6 +344,27 @@ def _sync_run_json(run: SyncRun) -> dict[str, Any]:
         "last_error": run.last_error,
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "started_label": _when(run.started_at or run.created_at),
+    }
+
+
+def _when(moment: datetime | None) -> str:
+    """Dates as every dashboard page writes them: 2026-12-04 22:55."""
+    return date_format(localtime(moment), "Y-m-d H:i") if moment else ""
+
+
+def _scene_scan_json(scan: SceneScan) -> dict[str, Any]:
+    return {
+        "id": f"scan-{scan.pk}",
+        "status": scan.status,
+        "status_label": scan.get_status_display(),
+        "progress": round(scan.progress, 4),
+        "total": scan.target,
+        "identified": scan.identified,
+        "skipped": scan.skipped,
+        "errors": scan.errors,
+        "last_error": scan.last_error,
+        "started_label": _when(scan.started_at or scan.created_at),
     }
 
 
@@ -354,6 +381,7 @@ def _index_build_json(build: IndexBuild) -> dict[str, Any]:
         "last_error": build.error,
         "started_at": build.started_at.isoformat() if build.started_at else None,
         "built_at": build.built_at.isoformat() if build.built_at else None,
+        "started_label": _when(build.started_at),
     }
 
 
@@ -361,13 +389,19 @@ def _jobs() -> dict[str, list[dict[str, Any]]]:
     return {
         "sync_runs": [_sync_run_json(run) for run in recent_sync_runs()],
         "index_builds": [_index_build_json(build) for build in recent_index_builds()],
+        "scene_scans": [_scene_scan_json(scan) for scan in recent_scene_scans()],
     }
 
 
 @staff_member_required
 @require_GET
 def jobs_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "curation/jobs.html", _jobs())
+    context = {
+        **_jobs(),
+        "sources": job_sources(),
+        "stash_configured": bool(settings.STASH_URL),
+    }
+    return render(request, "curation/jobs.html", context)
 
 
 @staff_json_required

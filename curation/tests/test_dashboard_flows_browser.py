@@ -30,6 +30,8 @@ from performers.tests.factories import STASHDB, SourceFactory
 from recognition.choices import FaceStatus
 from recognition.models import Face
 from recognition.tests.factories import FaceFactory
+from scraping.choices import RunStatus
+from scraping.models import SyncRun
 
 CHROMIUM = Path("/usr/bin/chromium")
 TPDB = "https://api.theporndb.net/graphql"
@@ -314,3 +316,27 @@ def test_a_low_confidence_item_is_named_after_a_search(
 
     item.refresh_from_db()
     assert item.status == ReviewStatus.ACCEPTED and item.resolution["name"] == "Right Person"
+
+
+def test_jobs_start_from_the_page_and_new_ones_appear_without_a_reload(
+    page: Any, live_server: Any
+) -> None:
+    source = SourceFactory.create(name="stashdb")
+    page.goto(f"{live_server.url}/dashboard/jobs/")
+    page.click("text=Start the sync")
+    page.wait_for_selector(".messages li.success")
+    started = SyncRun.objects.get(source=source)
+    page.wait_for_selector(f"tr[data-job='sync-{started.pk}']")
+
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    later = SyncRun.objects.create(source=source, status=RunStatus.RUNNING, total=200)
+    row = page.wait_for_selector(f"tr[data-job='sync-{later.pk}']", timeout=20_000)
+    assert row is not None and "Running" in row.inner_text()
+    SyncRun.objects.filter(pk=later.pk).update(performers_new=80)  # 80 of 200
+    page.wait_for_function(
+        f"document.querySelector(\"tr[data-job='sync-{later.pk}'] [data-field=progress_text]\")"
+        ".textContent === '40%'",
+        timeout=20_000,
+    )
+    assert page.evaluate("window.__sameDocument") is True
+    screenshot(page, "jobs-live")

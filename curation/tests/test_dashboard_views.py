@@ -23,6 +23,7 @@ from recognition.models import IndexBuild
 from recognition.tests.factories import PROFILE, FaceFactory
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
+from stash.models import SceneScan
 
 pytestmark = pytest.mark.django_db
 
@@ -279,3 +280,41 @@ def test_the_curator_can_name_someone_else_found_by_search(client_in: Client) ->
         "name": "Someone Elsewhere",
         "picked": "search",
     }
+
+
+def test_start_a_sync_a_library_scan_and_an_index_build_from_the_jobs_page(
+    client_in: Client, settings: Any
+) -> None:
+    source = SourceFactory.create(name="stashdb")
+    start = reverse("curation:job_start")
+
+    synced = client_in.post(start, {"job": "sync", "source": "stashdb", "full": "on"}, follow=True)
+    run = SyncRun.objects.get(source=source)
+    assert run.kind == "full" and b"Queued a full sync of stashdb." in synced.content
+
+    settings.STASH_URL = ""
+    refused = client_in.post(start, {"job": "scan"}, follow=True)
+    assert b"Set STASH_URL first" in refused.content and not SceneScan.objects.exists()
+    settings.STASH_URL = "http://stash.local:9999"
+    client_in.post(start, {"job": "scan"})
+    assert SceneScan.objects.count() == 1
+
+    built = client_in.post(start, {"job": "index"}, follow=True)
+    assert b"Queued an index build" in built.content
+
+    page = client_in.get(reverse("curation:jobs")).content.decode()
+    assert f'data-job="sync-{run.pk}"' in page and 'data-section="scene_scans"' in page
+    feed = client_in.get(reverse("curation:jobs_feed")).json()
+    assert feed["scene_scans"][0]["status"] == "pending"
+    assert len(feed["sync_runs"][0]["started_label"]) == len("2026-12-04 22:55")
+
+
+@pytest.mark.parametrize(
+    "data", [{"job": "sync"}, {"job": "sync", "source": "nope"}, {"job": "reboot"}, {}]
+)
+def test_a_job_that_cannot_start_is_refused_plainly(
+    client_in: Client, data: dict[str, str]
+) -> None:
+    response = client_in.post(reverse("curation:job_start"), data, follow=True)
+    assert response.status_code == 200 and b'class="error"' in response.content
+    assert not SyncRun.objects.exists()

@@ -59,8 +59,48 @@
     });
   }
 
-  // Polls the dashboard's JSON feed (session cookie) and updates the rows in place; a job
-  // that is not on the page yet reloads it.
+  // A job the page has not shown yet gets a row like its table's others (the headers say
+  // which fields), at the top: new jobs appear without a reload.
+  var SECTIONS = ["sync_runs", "scene_scans", "index_builds"];
+  var FIELDS = {
+    sync_runs: ["source", "kind", "started_label", "status_label", "progress", "new", "updated", "deleted", "faces", "errors", "last_error"],
+    scene_scans: ["started_label", "status_label", "progress", "total", "identified", "skipped", "errors", "last_error"],
+    index_builds: ["profile", "started_label", "status_label", "active", "progress", "faces", "performers", "last_error"]
+  };
+
+  function newRow(section, job) {
+    var row = document.createElement("tr");
+    row.dataset.job = job.id;
+    FIELDS[section].forEach(function (field) {
+      var cell = document.createElement("td");
+      if (field === "progress") {
+        var bar = document.createElement("progress");
+        bar.max = 1;
+        bar.dataset.field = "progress";
+        bar.setAttribute("aria-label", "progress");
+        var text = document.createElement("span");
+        text.dataset.field = "progress_text";
+        cell.append(bar, " ", text);
+      } else {
+        cell.dataset.field = field;
+        if (field === "last_error") cell.className = "error";
+      }
+      row.appendChild(cell);
+    });
+    return row;
+  }
+
+  function addRow(root, section, job) {
+    var body = root.querySelector('[data-section="' + section + '"] tbody');
+    if (!body || !FIELDS[section]) return;
+    var empty = body.querySelector(".empty-row");
+    if (empty) empty.remove();
+    var row = newRow(section, job);
+    body.insertBefore(row, body.firstChild);
+    updateRow(row, job);
+  }
+
+  // Polls the dashboard's JSON feed (session cookie) and updates the rows in place.
   function pollJobs() {
     var root = document.querySelector("[data-poll-url]");
     if (!root) return;
@@ -71,15 +111,14 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (!data) return;
-          var missing = false;
-          ["sync_runs", "index_builds"].forEach(function (section) {
-            (data[section] || []).forEach(function (job) {
+          SECTIONS.forEach(function (section) {
+            // Oldest first, so that each new one lands on top, as the server orders them.
+            (data[section] || []).slice().reverse().forEach(function (job) {
               var row = root.querySelector('[data-job="' + job.id + '"]');
-              if (row) updateRow(row, job); else missing = true;
+              if (row) updateRow(row, job); else addRow(root, section, job);
             });
           });
           root.dataset.polled = String(Number(root.dataset.polled || "0") + 1);
-          if (missing) window.location.reload();
         })
         .catch(function () { /* the next tick tries again */ })
         .finally(function () { window.setTimeout(tick, seconds * 1000); });
