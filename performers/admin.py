@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
@@ -105,6 +106,16 @@ class SourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _performer_choice(performer: Performer) -> str:
+    """ "Bill Simon · stashdb.org, theporndb.net · added 2026-12-04": tells apart two performers
+    of one name without showing their ids."""
+    hosts = sorted(
+        {urlsplit(sid.endpoint).netloc.removeprefix("www.") for sid in performer.stash_ids.all()}
+    )
+    where = ", ".join(hosts) or "no stash ID"
+    return f"{performer} · {where} · added {performer.created_at:%Y-%m-%d}"
+
+
 class MergeForm(forms.Form):
     target = forms.ChoiceField(label="Keep this performer (the others merge into it)")
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -145,7 +156,7 @@ class PerformerAdmin(admin.ModelAdmin):
         form = MergeForm(request.POST if "confirm" in request.POST else None)
         target_field = form.fields["target"]
         assert isinstance(target_field, forms.ChoiceField)
-        target_field.choices = [(str(p.pk), f"{p} — {p.pk}") for p in performers]
+        target_field.choices = [(str(p.pk), _performer_choice(p)) for p in performers]
         if "confirm" in request.POST and form.is_valid():
             target = next(p for p in performers if str(p.pk) == form.cleaned_data["target"])
             sources = [p for p in performers if p.pk != target.pk]

@@ -145,3 +145,17 @@ def test_the_merge_record_page_speaks_plainly_and_has_an_undo_button(
     assert "Undo this merge" not in admin_client.get(change).content.decode()
     item.refresh_from_db()
     assert item.status == ReviewStatus.OPEN
+
+
+def test_merge_records_and_merge_choices_show_no_ids(admin_client: Client) -> None:
+    _, a, b = duplicate_item()
+    record = performer_merge(sources=[b], target=a)
+    assert str(record).startswith(f"Merge #{record.pk} of 1 performer, ")
+
+    c = performer_create(name="Same Name")
+    d = performer_create(name="Same Name")
+    page = admin_client.post(
+        reverse("admin:performers_performer_changelist"),
+        {"action": "merge_selected", "_selected_action": [str(c.pk), str(d.pk)]},
+    ).content.decode()
+    assert "Same Name · no stash ID · added " in page and f">{c.pk}" not in page
