@@ -18,5 +18,6 @@ urlpatterns = [
     path("jobs/", views.jobs_page, name="jobs"),
     path("jobs.json", views.jobs_feed, name="jobs_feed"),
     path("jobs/start", jobs_views.job_start, name="job_start"),
+    path("jobs/cancel", jobs_views.job_cancel_view, name="job_cancel"),
     path("quality/", views.quality_page, name="quality"),
 ]

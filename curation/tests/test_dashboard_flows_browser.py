@@ -340,3 +340,9 @@ def test_jobs_start_from_the_page_and_new_ones_appear_without_a_reload(
     )
     assert page.evaluate("window.__sameDocument") is True
     screenshot(page, "jobs-live")
+
+    page.click(f"tr[data-job='sync-{later.pk}'] button:text('Cancel')")  # added by the poll
+    page.wait_for_selector(".messages li.success")
+    later.refresh_from_db()
+    assert later.status == RunStatus.CANCELLED
+    assert page.locator(f"tr[data-job='sync-{later.pk}'] [data-cancel] form").count() == 0

@@ -23,7 +23,9 @@ from recognition.models import IndexBuild
 from recognition.tests.factories import PROFILE, FaceFactory
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
+from scraping.sync.runs import RunHolder, RunLost, run_claim
 from stash.models import SceneScan
+from stashsense.jobs import job_cancel
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +320,33 @@ def test_a_job_that_cannot_start_is_refused_plainly(
     response = client_in.post(reverse("curation:job_start"), data, follow=True)
     assert response.status_code == 200 and b'class="error"' in response.content
     assert not SyncRun.objects.exists()
+
+
+def test_cancel_a_running_sync_and_a_pending_scan(client_in: Client) -> None:
+    source = SourceFactory.create(name="stashdb")
+    run = SyncRun.objects.create(source=source, status=RunStatus.RUNNING, worker="host:1")
+    scan = SceneScan.objects.create()
+    done = SyncRun.objects.create(source=source, status=RunStatus.DONE)
+    page = client_in.get(reverse("curation:jobs")).content.decode()
+    assert f'name="job" value="sync-{run.pk}"' in page
+    assert f'name="job" value="sync-{done.pk}"' not in page
+
+    client_in.post(reverse("curation:job_cancel"), {"job": f"sync-{run.pk}"})
+    client_in.post(reverse("curation:job_cancel"), {"job": f"scan-{scan.pk}"})
+    again = client_in.post(reverse("curation:job_cancel"), {"job": f"sync-{done.pk}"}, follow=True)
+
+    run.refresh_from_db()
+    scan.refresh_from_db()
+    assert (run.status, run.worker, run.last_error) == ("cancelled", "", "Cancelled by curator.")
+    assert scan.status == "failed" and scan.last_error == "Cancelled by curator."
+    assert b"That job had already ended." in again.content
+
+
+def test_a_cancelled_runs_worker_stops_at_its_next_write() -> None:
+    source = SourceFactory.create(name="stashdb")
+    run = SyncRun.objects.create(source=source)
+    assert run_claim(run, "host:1")
+    holder = RunHolder(run, "host:1")
+    job_cancel(SyncRun, run.pk, status=RunStatus.CANCELLED, reason="stop")
+    with pytest.raises(RunLost):
+        holder.save_cursor(page=2)

@@ -57,6 +57,21 @@
       }
       if (field === "status_label") cell.className = "status status-" + job.status;
     });
+    showCancel(row, job);
+  }
+
+  // A pending or running sync or scan can be cancelled; an ended one cannot.
+  function showCancel(row, job) {
+    var cell = row.querySelector("[data-cancel]");
+    var template = document.getElementById("cancel-job-template");
+    if (!cell || !template) return;
+    var live = job.status === "pending" || job.status === "running";
+    var form = cell.querySelector("form");
+    if (!live && form) form.remove();
+    if (live && !form) {
+      cell.appendChild(template.content.cloneNode(true));
+      cell.querySelector("input[name=job]").value = job.id;
+    }
   }
 
   // A job the page has not shown yet gets a row like its table's others (the headers say
@@ -87,6 +102,11 @@
       }
       row.appendChild(cell);
     });
+    if (section !== "index_builds") {
+      var cancel = document.createElement("td");
+      cancel.dataset.cancel = "";
+      row.appendChild(cancel);
+    }
     return row;
   }
 
