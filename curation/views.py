@@ -66,6 +66,7 @@ from curation.services import (
 )
 from performers.models import Performer
 from recognition.models import Face, IndexBuild
+from scraping.choices import RunStatus
 from scraping.models import SyncRun
 from stash.models import SceneScan
 from stashsense.errors import ApplicationError
@@ -333,6 +334,10 @@ def _sync_run_json(run: SyncRun) -> dict[str, Any]:
         "status": run.status,
         "status_label": run.get_status_display(),
         "progress": round(run.progress, 4),
+        # An incremental run learns its total only when its listing is over: until then the
+        # page says how many it has handled instead of a percentage stuck at 0.
+        "progress_known": bool(run.total) or run.status != RunStatus.RUNNING,
+        "seen": run.performers_new + run.performers_updated + run.performers_deleted,
         "total": run.total,
         "pages": run.pages,
         "new": run.performers_new,

@@ -350,3 +350,16 @@ def test_a_cancelled_runs_worker_stops_at_its_next_write() -> None:
     job_cancel(SyncRun, run.pk, status=RunStatus.CANCELLED, reason="stop")
     with pytest.raises(RunLost):
         holder.save_cursor(page=2)
+
+
+def test_an_incremental_sync_without_a_total_yet_shows_its_count_not_zero_percent(
+    client_in: Client,
+) -> None:
+    source = SourceFactory.create(name="stashdb")
+    SyncRun.objects.create(source=source, status=RunStatus.RUNNING, performers_updated=7)
+
+    feed = client_in.get(reverse("curation:jobs_feed")).json()["sync_runs"][0]
+    page = client_in.get(reverse("curation:jobs")).content.decode()
+
+    assert feed["progress_known"] is False and feed["seen"] == 7
+    assert '<span data-field="progress_text">7 so far</span>' in page

@@ -44,11 +44,12 @@
   function updateRow(row, job) {
     row.querySelectorAll("[data-field]").forEach(function (cell) {
       var field = cell.dataset.field;
+      var known = job.progress_known !== false;
       if (field === "progress") {
-        cell.value = job.progress || 0;
-        cell.textContent = percent(job.progress);
+        if (known) cell.value = job.progress || 0; else cell.removeAttribute("value"); // indeterminate
+        cell.textContent = known ? percent(job.progress) : "";
       } else if (field === "progress_text") {
-        cell.textContent = percent(job.progress);
+        cell.textContent = known ? percent(job.progress) : (job.seen || 0) + " so far";
       } else if (field === "active") {
         cell.textContent = job.active ? "yes" : "no";
       } else if (field in job) {
