@@ -159,3 +159,17 @@ def test_merge_records_and_merge_choices_show_no_ids(admin_client: Client) -> No
         {"action": "merge_selected", "_selected_action": [str(c.pk), str(d.pk)]},
     ).content.decode()
     assert "Same Name · no stash ID · added " in page and f">{c.pk}" not in page
+
+
+def test_the_review_item_admin_page_speaks_plainly(admin_client: Client, curator: Any) -> None:
+    item, _, _ = duplicate_item(score=0.8234567890123456)
+    review_item_accept(item=item, user=curator)
+
+    listing = admin_client.get(reverse("admin:curation_reviewitem_changelist")).content.decode()
+    page = admin_client.get(
+        reverse("admin:curation_reviewitem_change", args=[item.pk])
+    ).content.decode()
+
+    assert "0.82" in listing and "0.8234567" not in listing
+    assert "Same name and similar faces: both are called" in page
+    assert "Merged (see the merge record)." in page and "&quot;kept&quot;" not in page
