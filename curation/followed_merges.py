@@ -63,7 +63,45 @@ def review_items_follow_merge(
         else:
             _repoint(item, target, others[0])
         changed.append(item)
+    changed += _candidates_follow_merge(record, target, sources)
     logger.info("Merge %s: %d review item(s) followed it", record.pk, len(changed))
+    return changed
+
+
+_NAMED_IN_PAYLOAD = ("candidates", "rejected_performer_id", "confirmed_performer_id")
+
+
+def _candidates_follow_merge(
+    record: MergeRecord, target: Performer, sources: set[str]
+) -> list[ReviewItem]:
+    """Undecided low-confidence items whose candidates name a merged-away performer name the
+    target instead (once, even when both were candidates)."""
+    naming = Q(
+        *[Q(payload__candidates__contains=[{"performer_id": key}]) for key in sorted(sources)],
+        _connector=Q.OR,
+    )
+    items = ReviewItem.objects.select_for_update().filter(
+        naming, kind=ReviewKind.LOW_CONFIDENCE, status__in=UNDECIDED_STATUSES
+    )
+    changed = []
+    for item in items:
+        _remember(item, record)
+        payload = dict(item.payload)
+        renamed, seen = [], set()
+        for candidate in payload.get("candidates") or []:
+            key = str(candidate.get("performer_id"))
+            if key in sources:
+                candidate = {**candidate, "performer_id": str(target.pk), "name": target.name}
+            if candidate["performer_id"] not in seen:
+                seen.add(candidate["performer_id"])
+                renamed.append(candidate)
+        payload["candidates"] = renamed
+        for field in ("rejected_performer_id", "confirmed_performer_id"):
+            if str(payload.get(field)) in sources:
+                payload[field] = str(target.pk)
+        item.payload = payload
+        item.save(update_fields=["payload", "updated_at"])
+        changed.append(item)
     return changed
 
 
@@ -75,6 +113,7 @@ def _remember(item: ReviewItem, record: MergeRecord) -> None:
         "summary": item.summary,
         "performer_a": str(item.performer_a_id) if item.performer_a_id else _pair_side(item, 0),
         "performer_b": str(item.performer_b_id) if item.performer_b_id else _pair_side(item, 1),
+        "payload": {key: item.payload[key] for key in _NAMED_IN_PAYLOAD if key in item.payload},
     }
     item.payload = {**item.payload, FOLLOWED: [*item.payload.get(FOLLOWED, []), entry]}
 
@@ -137,6 +176,7 @@ def review_items_follow_unmerge(
 
 
 def _restore(item: ReviewItem, entry: dict[str, Any]) -> None:
+    item.payload = {**item.payload, **entry.get("payload", {})}
     if not ReviewItem.objects.filter(subject_key=entry["subject_key"]).exclude(pk=item.pk).exists():
         item.subject_key = entry["subject_key"]
     item.summary = entry["summary"]

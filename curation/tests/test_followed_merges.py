@@ -12,7 +12,7 @@ from curation.choices import ReviewStatus
 from curation.models import ReviewItem
 from curation.resolution.decisions import pair_key
 from curation.services import review_item_accept, review_item_claim
-from curation.tests.factories import duplicate_item
+from curation.tests.factories import LowConfidenceItemFactory, duplicate_item
 from performers.models import MergeRecord
 from performers.services import performer_create, performer_merge, performer_split
 
@@ -173,3 +173,29 @@ def test_the_review_item_admin_page_speaks_plainly(admin_client: Client, curator
     assert "0.82" in listing and "0.8234567" not in listing
     assert "Same name and similar faces: both are called" in page
     assert "Merged (see the merge record)." in page and "&quot;kept&quot;" not in page
+
+
+def test_low_confidence_candidates_follow_a_merge_and_its_undo() -> None:
+    merged = performer_create(name="Merged Away")
+    kept = performer_create(name="Kept One")
+    before = {
+        "scene_id": "3",
+        "rejected_performer_id": str(merged.pk),
+        "candidates": [
+            {"performer_id": str(merged.pk), "name": "Merged Away", "confidence": 0.6},
+            {"performer_id": str(kept.pk), "name": "Kept One", "confidence": 0.5},
+        ],
+    }
+    item = LowConfidenceItemFactory.create(payload=before)
+
+    record = performer_merge(sources=[merged], target=kept)
+
+    item.refresh_from_db()
+    assert item.payload["candidates"] == [
+        {"performer_id": str(kept.pk), "name": "Kept One", "confidence": 0.6}
+    ]
+    assert item.payload["rejected_performer_id"] == str(kept.pk)
+
+    performer_split(merge_record=record)
+    item.refresh_from_db()
+    assert {k: item.payload[k] for k in before} == before
