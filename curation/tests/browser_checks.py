@@ -40,10 +40,15 @@ def axe_source() -> str:
     return cached.read_text()
 
 
-def serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical findings on the page as it is now."""
+def serious_violations(page: Any, within: str = "") -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now (or in the parts
+    that match the CSS selector `within`)."""
     page.add_script_tag(content=axe_source())
-    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    result = page.evaluate(
+        "within => axe.run(within ? { include: [[within]] } : document,"
+        " { resultTypes: ['violations'] })",
+        within,
+    )
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
         for v in result["violations"]

@@ -25,13 +25,14 @@ from curation.tests.factories import (
     SuspiciousFaceItemFactory,
 )
 from performers.models import MergeRecord, Performer
-from performers.services import StashIdInput, performer_create
+from performers.services import StashIdInput, performer_create, performer_merge
 from performers.tests.factories import STASHDB, SourceFactory
 from recognition.choices import FaceStatus
 from recognition.models import Face
 from recognition.tests.factories import FaceFactory
 from scraping.choices import RunStatus
 from scraping.models import SyncRun
+from stash.models import SceneSuggestion
 
 CHROMIUM = Path("/usr/bin/chromium")
 TPDB = "https://api.theporndb.net/graphql"
@@ -346,3 +347,31 @@ def test_jobs_start_from_the_page_and_new_ones_appear_without_a_reload(
     later.refresh_from_db()
     assert later.status == RunStatus.CANCELLED
     assert page.locator(f"tr[data-job='sync-{later.pk}'] [data-cancel] form").count() == 0
+
+
+def test_the_admin_pages_this_work_changed_are_accessible(page: Any, live_server: Any) -> None:
+    """Whole pages, except the performer's: Django's stock tabular inlines (stash IDs, aliases)
+    carry no labels, so only what this work added there is checked."""
+    item = _bill_simon_pair()
+    assert item.performer_a is not None and item.performer_b is not None
+    performer = item.performer_a
+    record = performer_merge(sources=[item.performer_b], target=performer, actor="admin")
+    suggestion = SceneSuggestion.objects.create(
+        stash_scene_id="31", persons=1, result={"persons": [{"appearances": 3, "matches": []}]}
+    )
+    base = f"{live_server.url}/admin"
+    pages = {
+        "admin-performer": f"{base}/performers/performer/{performer.pk}/change/#.face-strip",
+        "admin-merge-record": f"{base}/performers/mergerecord/{record.pk}/change/",
+        "admin-suggestion": f"{base}/stash/scenesuggestion/{suggestion.pk}/change/",
+        "admin-review-item": f"{base}/curation/reviewitem/{item.pk}/change/",
+    }
+    problems = {}
+    for name, address in pages.items():
+        url, _, within = address.partition("#")
+        page.goto(url)
+        found = serious_violations(page, within)
+        if found:
+            problems[name] = found
+        screenshot(page, name)
+    assert problems == {}
