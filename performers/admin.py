@@ -205,12 +205,23 @@ class MergeRecordAdmin(admin.ModelAdmin):
         "merged_away",
         "what_moved",
         "notes_text",
-        "actor_label",
+        "merged_by",
         "reason",
         "undone_at",
-        "undone_by_label",
+        "undone_by",
     )
     actions = ["undo_merge"]
+
+    def has_change_permission(self, request: HttpRequest, obj: MergeRecord | None = None) -> bool:
+        return False  # a record of what happened: read, and undone by its action only
+
+    @admin.display(description="merged by")
+    def merged_by(self, obj: MergeRecord) -> str:
+        return obj.actor_label or "—"
+
+    @admin.display(description="undone by")
+    def undone_by(self, obj: MergeRecord) -> str:
+        return obj.undone_by_label or "—"
 
     @admin.display(description="kept")
     def kept(self, obj: MergeRecord) -> str:
