@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from bundles.models import BundleExport, BundleImport
+from bundles.models import BundleExport, BundleFeedState, BundleImport
 from stashsense.admin import ReadOnlyAdmin
 
 
@@ -33,3 +33,17 @@ class BundleImportAdmin(ReadOnlyAdmin):
         "error",
     ]
     list_filter = ["kind", "status"]
+
+
+@admin.register(BundleFeedState)
+class BundleFeedStateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "feed_url",
+        "profile",
+        "checked_at",
+        "newest_version",
+        "target_version",
+        "check_error",
+        "update_finished_at",
+        "update_error",
+    ]

@@ -119,3 +119,31 @@ class BundleEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} from a bundle"
+
+
+class BundleFeedState(models.Model):
+    """What a bundle feed offered a profile's gallery when last checked, and the last update.
+
+    `target_version` is where the bundles the feed offers lead from the version installed at
+    check time (empty when none apply); `pending` lists their versions in order.
+    """
+
+    feed_url = models.CharField(max_length=1000)
+    profile = models.CharField(max_length=50)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    newest_version = models.CharField(max_length=40, blank=True)
+    target_version = models.CharField(max_length=40, blank=True)
+    pending = models.JSONField(default=list, blank=True)
+    check_error = models.TextField(blank=True)
+    update_finished_at = models.DateTimeField(null=True, blank=True)
+    update_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feed_url", "profile"], name="bundle_feed_state_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bundle feed {self.feed_url} ({self.profile})"

@@ -19,5 +19,6 @@ urlpatterns = [
     path("jobs.json", views.jobs_feed, name="jobs_feed"),
     path("jobs/start", jobs_views.job_start, name="job_start"),
     path("jobs/cancel", jobs_views.job_cancel_view, name="job_cancel"),
+    path("gallery-update", views.gallery_update, name="gallery_update"),
     path("quality/", views.quality_page, name="quality"),
 ]

@@ -33,6 +33,8 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 
+from bundles.feed_updates import bundle_feed_status
+from bundles.tasks import bundle_feed_update_task
 from curation.charts import bar_chart, unit_bins
 from curation.choices import ReviewKind
 from curation.forms import BulkDecisionForm, DecisionForm, QueueFilterForm
@@ -123,6 +125,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
             "query": form.querystring(),
             "counts": [(ReviewKind(kind).label, kind, count) for kind, count in counts.items()],
             "total": sum(counts.values()),
+            "gallery_update": bundle_feed_status(),
         },
     )
 
@@ -405,8 +408,25 @@ def jobs_page(request: HttpRequest) -> HttpResponse:
         **_jobs(),
         "sources": job_sources(),
         "stash_configured": bool(settings.STASH_URL),
+        "gallery_update": bundle_feed_status(),
     }
     return render(request, "curation/jobs.html", context)
+
+
+@staff_member_required
+@require_POST
+def gallery_update(request: HttpRequest) -> HttpResponse:
+    """Apply the bundle feed's new bundles on a worker; the jobs page shows the outcome."""
+    if bundle_feed_status() is None:
+        messages.error(request, "No bundle feed is configured (STASHSENSE_BUNDLE_FEED).")
+    else:
+        bundle_feed_update_task.delay()
+        messages.success(
+            request,
+            "Gallery update started: the new bundles are downloaded, checked and applied "
+            "in one step (or not at all).",
+        )
+    return HttpResponseRedirect(reverse("curation:jobs"))
 
 
 @staff_json_required

@@ -9,6 +9,7 @@ by the benchmark commands (`manage.py bench_sync` syncs from a `FakeStashBox`).
 - `FakeStashBox`: executes the real stash-box schema (`../shared/specs/stash-box`, graphql-core)
   over fixture performers and images.
 - `FakeThePornDB`: ThePornDB's performer REST endpoints.
+- `FakeBundleFeed`: a publisher's static server of bundles and their `feed.json`.
 - `fakes.stash_server.FakeStash`: executes Stash's own schema (`../shared/specs/stash`).
 
 All are context managers binding a random port: `with FakeStashBox() as box: box.endpoint`.
@@ -17,6 +18,7 @@ This package imports no app of ours (only the standard library and graphql-core)
 for the outside world, so it must not know our code, and any app or test may import it.
 """
 
+from fakes.bundle_feed import FakeBundleFeed
 from fakes.server import CannedResponse, FakeHttpServer, RecordedRequest
 from fakes.stashbox import (
     DEFAULT_API_KEY,
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "TOO_MANY_ATTEMPTS",
     "CannedResponse",
+    "FakeBundleFeed",
     "FakeHttpServer",
     "FakeImage",
     "FakeStashBox",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db.models import QuerySet
 
 from recognition.choices import FaceStatus
-from recognition.configured_profile import serving_profile
+from recognition.configured_profile import profile_for, serving_profile
+from recognition.engine.errors import EngineError
 from recognition.models import Face, IndexBuild
+from stashsense.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def active_index(profile: str | None = None) -> IndexBuild | None:
@@ -53,9 +58,23 @@ def calibration_summary(calibration: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def inference_providers() -> list[str]:
+    """The providers this onnxruntime build offers (not the ones the sessions got)."""
     import onnxruntime
 
     return list(onnxruntime.get_available_providers())
+
+
+def inference_sessions() -> dict[str, str]:
+    """The provider each session of the serving profile really runs on, by role.
+
+    Loads the profile once per process, as the first identification would (the container's
+    health check so warms the server up); empty when its models are missing or do not load.
+    """
+    try:
+        return profile_for().session_providers()
+    except (ApplicationError, EngineError) as error:
+        logger.warning("health: the serving profile does not load: %s", error)
+        return {}
 
 
 def performer_faces(*, performer_id: Any, profile: str | None = None) -> QuerySet[Face]:

@@ -95,3 +95,23 @@ class SceneSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"Suggestions for Stash scene {self.stash_scene_id}"
+
+
+class PluginRelease(models.Model):
+    """One version of the Stash plugin that this service's plugin source has offered.
+
+    A release is the sha256 of the plugin's zip (its files with this service's address in
+    them). `published_at` is the `date` Stash compares to decide that an update exists, so it
+    only moves forward: the first time the source serves a zip unlike the latest one, that
+    zip's release gets a date later than every date before it.
+    """
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    version = models.CharField(max_length=80)
+    published_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-published_at"]
+
+    def __str__(self) -> str:
+        return f"Stash plugin {self.version} ({self.published_at:%Y-%m-%d %H:%M:%S})"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,27 +55,37 @@ def service_origin(service_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def rendered_plugin_files(
+    service_url: str, *, source_dir: Path = PLUGIN_SOURCE_DIR
+) -> dict[str, bytes]:
+    """Every plugin file by name, with `service_url` filled into the manifest and core script."""
+    url = plugin_service_url(service_url)
+    files: dict[str, bytes] = {}
+    for source in sorted(p for p in source_dir.iterdir() if p.is_file()):
+        if source.name.startswith("."):
+            continue
+        if source.name == MANIFEST_NAME:
+            text = _replace_once(source, TEMPLATE_SERVICE_URL, service_origin(url))
+            files[source.name] = text.encode("utf-8")
+        elif source.name == CORE_SCRIPT_NAME:
+            literal = json.dumps(TEMPLATE_SERVICE_URL)
+            files[source.name] = _replace_once(source, literal, json.dumps(url)).encode("utf-8")
+        else:
+            files[source.name] = source.read_bytes()
+    return files
+
+
 def render_plugin(
     out_dir: Path, service_url: str, *, source_dir: Path = PLUGIN_SOURCE_DIR
 ) -> list[Path]:
     """Write the plugin folder to `out_dir/stash-sense/` for `service_url`; returns its files."""
-    url = plugin_service_url(service_url)
+    files = rendered_plugin_files(service_url, source_dir=source_dir)
     target = out_dir / PLUGIN_ID
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in sorted(p for p in source_dir.iterdir() if p.is_file()):
-        if source.name.startswith("."):
-            continue
-        destination = target / source.name
-        if source.name == MANIFEST_NAME:
-            text = _replace_once(source, TEMPLATE_SERVICE_URL, service_origin(url))
-            destination.write_text(text, encoding="utf-8")
-        elif source.name == CORE_SCRIPT_NAME:
-            literal = json.dumps(TEMPLATE_SERVICE_URL)
-            text = _replace_once(source, literal, json.dumps(url))
-            destination.write_text(text, encoding="utf-8")
-        else:
-            shutil.copyfile(source, destination)
+    for name, content in files.items():
+        destination = target / name
+        destination.write_bytes(content)
         written.append(destination)
     return written
 

@@ -1,6 +1,6 @@
-import os
-
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stashsense.settings")
+from stashsense.startup import load_settings_or_exit
+
+load_settings_or_exit()
 application = get_asgi_application()

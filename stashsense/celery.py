@@ -7,5 +7,6 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stashsense.settings")
 
 app = Celery("stashsense")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+# Django's settings, through a check that turns a malformed variable into one line and exit 4.
+app.config_from_object("stashsense.startup:checked_settings", namespace="CELERY")
 app.autodiscover_tasks()

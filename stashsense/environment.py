@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -51,19 +52,56 @@ def read_url(name: str, schemes: tuple[str, ...]) -> str:
     return raw
 
 
+# Example values from .env files and tutorials: a key anyone can read signs nothing.
+PLACEHOLDER_SECRET_KEYS = frozenset(
+    {
+        "change-me-to-a-long-random-string",
+        "change-me",
+        "changeme",
+        "change_me",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "your-secret-key",
+        "your-secret-key-here",
+        "replace-me",
+        "django-insecure",
+    }
+)
+
+
 def secret_key(data_dir: Path) -> str:
     """DJANGO_SECRET_KEY, or one generated once and kept under the data dir."""
     configured = env.str("DJANGO_SECRET_KEY", default="").strip()
+    if configured.lower() in PLACEHOLDER_SECRET_KEYS or configured.lower().startswith(
+        ("change-me", "changeme")
+    ):
+        raise ImproperlyConfigured(
+            "Environment variable DJANGO_SECRET_KEY is an example placeholder: set a long "
+            "random value, or leave it unset to have one generated into "
+            f"{data_dir / 'secret_key'}"
+        )
     if configured:
         return configured
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    if not path.exists():
+        _write_new_secret_key(path)
+    return path.read_text().strip()
+
+
+def _write_new_secret_key(path: Path) -> None:
+    """Write a fresh key unless another process (a second gunicorn worker, the Celery worker
+    starting beside it) got there first: link() of a finished file either wins or fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".secret_key.{secrets.token_hex(8)}")
+    with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 def read_float(name: str, default: float) -> float:

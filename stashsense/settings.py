@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from stashsense.environment import env, read_bool, read_float, read_int, read_url, secret_key
+from stashsense.hosts import DEFAULT_ALLOWED_HOSTS, django_allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.str("STASHSENSE_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
@@ -19,11 +21,15 @@ MEDIA_URL = "/media/"
 
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = read_bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = [
-    h.strip()
-    for h in env.str("DJANGO_ALLOWED_HOSTS", default="127.0.0.1,localhost,[::1]").split(",")
+# `private` (the default): LAN and loopback IPs and names only a LAN resolves (one label,
+# .local, .lan, .home.arpa, .internal), so a home server answers by its IP and its name out of
+# the box while a public name pointed at it (DNS rebinding) is refused: stashsense/hosts.py.
+STASHSENSE_ALLOWED_HOSTS = [
+    h.strip().lower()
+    for h in env.str("DJANGO_ALLOWED_HOSTS", default=DEFAULT_ALLOWED_HOSTS).split(",")
     if h.strip()
 ]
+ALLOWED_HOSTS = django_allowed_hosts(STASHSENSE_ALLOWED_HOSTS)
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in env.str("DJANGO_CSRF_TRUSTED_ORIGINS", default="").split(",") if o.strip()
 ]
@@ -49,9 +55,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "stashsense.middleware.PrivateHostsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "stashsense.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,6 +141,25 @@ CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
     "schedule": SYNC_INTERVAL_MINUTES * 60.0,
 }
 
+# Gallery updates: a bundle feed (bundles/feed.py) checked on a beat schedule. Only its host
+# (and STASHSENSE_BUNDLE_FEED_HOSTS, e.g. where its bundles are stored) may be downloaded from.
+STASHSENSE_BUNDLE_FEED = read_url("STASHSENSE_BUNDLE_FEED", ("http", "https"))
+if STASHSENSE_BUNDLE_FEED and not urlsplit(STASHSENSE_BUNDLE_FEED).hostname:
+    raise ImproperlyConfigured("Environment variable STASHSENSE_BUNDLE_FEED has no host")
+STASHSENSE_BUNDLE_FEED_HOSTS = [
+    h.strip().lower()
+    for h in env.str("STASHSENSE_BUNDLE_FEED_HOSTS", default="").split(",")
+    if h.strip()
+]
+BUNDLE_FEED_INTERVAL_MINUTES = read_int(
+    "STASHSENSE_BUNDLE_FEED_INTERVAL_MINUTES", default=6 * 60, minimum=1
+)
+if STASHSENSE_BUNDLE_FEED:
+    CELERY_BEAT_SCHEDULE["bundles-feed-check"] = {
+        "task": "bundles.feed_check",
+        "schedule": BUNDLE_FEED_INTERVAL_MINUTES * 60.0,
+    }
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -144,7 +171,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "staticfiles"
+# The image collects static files at build time into its own folder, outside the /data volume.
+STATIC_ROOT = Path(
+    env.str("STASHSENSE_STATIC_ROOT", default=str(DATA_DIR / "staticfiles"))
+).resolve()
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -217,12 +247,18 @@ SPECTACULAR_SETTINGS = {
     # The ApiKeyAuth scheme, on every operation that needs a key: stashsense/schema.py.
 }
 
+STASHSENSE_LOG_LEVEL = env.str("STASHSENSE_LOG_LEVEL", default="INFO").strip().upper() or "INFO"
+if STASHSENSE_LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        "Environment variable STASHSENSE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or "
+        f"CRITICAL, got {STASHSENSE_LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("STASHSENSE_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": STASHSENSE_LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 

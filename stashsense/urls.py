@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("dashboard/", include("curation.urls")),
+    path("plugin/", include("stash.urls")),
     path("", RedirectView.as_view(pattern_name="curation:queue"), name="home"),
 ]
 

@@ -26,7 +26,7 @@ def other() -> Performer:
 
 
 def _names(client: APIClient, query: str) -> list[str]:
-    response = client.get("/api/v1/performers/", {"q": query})
+    response = client.get("/api/v1/performers", {"q": query})
     assert response.status_code == 200, response.content
     return [row["name"] for row in response.json()["results"]]
 
@@ -55,7 +55,7 @@ def test_detail_lists_every_stash_id_of_the_identity(
     from performers.services import stash_id_attach
 
     stash_id_attach(performer=anna, endpoint="https://fansdb.cc/graphql", stash_id="f-1")
-    body = api_client.get(f"/api/v1/performers/{anna.pk}/").json()
+    body = api_client.get(f"/api/v1/performers/{anna.pk}").json()
     assert {(s["endpoint"], s["stash_id"]) for s in body["stash_ids"]} == {
         (STASHDB, "5c0f6e5e-0000-4000-8000-000000000001"),
         ("https://fansdb.cc/graphql", "f-1"),
@@ -63,7 +63,7 @@ def test_detail_lists_every_stash_id_of_the_identity(
 
 
 def test_an_unknown_performer_is_a_404_in_the_error_format(api_client: APIClient) -> None:
-    response = api_client.get("/api/v1/performers/00000000-0000-0000-0000-000000000000/")
+    response = api_client.get("/api/v1/performers/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 

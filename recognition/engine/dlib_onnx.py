@@ -356,6 +356,11 @@ class OnnxDlibEmbedder:
         except Exception as error:  # onnxruntime's errors share no base class but Exception
             raise ModelFetchError(f"cannot load {model_path}: {error}") from error
 
+    @property
+    def provider(self) -> str:
+        """The execution provider the session runs on (onnxruntime's fallback included)."""
+        return str(self._session.get_providers()[0])
+
     def compute(self, chips_rgb: np.ndarray) -> np.ndarray:
         """Descriptors (n, 128) of uint8 RGB chips (n, 150, 150, 3)."""
         chips = np.ascontiguousarray(chips_rgb, dtype=np.uint8)
@@ -367,6 +372,7 @@ class DlibEmbedder:
     """dlib's own ResNet: the fallback when the ONNX form cannot be made (one call at a time)."""
 
     runtime = "dlib"
+    provider = "dlib (CPU)"
 
     def __init__(self, recogniser_path: Path) -> None:
         import dlib

@@ -87,6 +87,10 @@ class InsightfacePackProfile(Profile):
     def providers(self) -> list[str]:
         return self._detector.providers()
 
+    def session_providers(self) -> dict[str, str]:
+        recogniser = str(self._recogniser.session.get_providers()[0])
+        return {**super().session_providers(), "recogniser": recogniser}
+
     def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
         return self._detector.detect(image_bgr, upscale_to=upscale_to)
 

@@ -41,6 +41,14 @@ class Profile(ABC):
     def providers(self) -> list[str]:
         """The onnxruntime execution providers in use."""
 
+    def session_providers(self) -> dict[str, str]:
+        """The provider each model really runs on, by role (detector, recogniser).
+
+        onnxruntime drops a GPU provider whose CUDA or cuDNN libraries fail to load and runs
+        on the CPU: only the session's own list says which one it got.
+        """
+        return {"detector": self.providers()[0]}
+
     @abstractmethod
     def detect(self, image_bgr: ImageBGR, *, upscale_to: int | None = None) -> list[Detection]:
         """Faces sorted by detection score; boxes in `image_bgr`'s own pixels.

@@ -21,6 +21,8 @@ def choose_providers(requested: list[str] | None = None) -> list[str]:
     CPU is always last so a session can fall back when a GPU kernel is missing.
     """
     present = available_providers()
+    if "CUDAExecutionProvider" in present:
+        preload_gpu_libraries()
     candidates = requested if requested else list(_PREFERRED)
     chosen = [name for name in candidates if name in present and name != "CPUExecutionProvider"]
     chosen.append("CPUExecutionProvider")
@@ -42,3 +44,22 @@ def session_options(threads: int) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     return options
+
+
+_gpu_libraries_loaded = False
+
+
+def preload_gpu_libraries() -> None:
+    """Load the CUDA and cuDNN libraries that `onnxruntime-gpu[cuda,cudnn]` installs as pip
+    packages (nvidia-*-cu12): the dynamic loader does not look in site-packages, so without
+    this every CUDA session would quietly fall back to the CPU. Harmless where the libraries
+    come from the system (an nvidia/cuda base image) instead."""
+    global _gpu_libraries_loaded
+    if _gpu_libraries_loaded:
+        return
+    _gpu_libraries_loaded = True
+    import onnxruntime
+
+    preload = getattr(onnxruntime, "preload_dlls", None)
+    if preload is not None:
+        preload()

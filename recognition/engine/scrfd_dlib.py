@@ -69,6 +69,9 @@ class ScrfdDlibProfile(ScrfdProfile):
             "flip_average": self.flip_average,
         }
 
+    def session_providers(self) -> dict[str, str]:
+        return {**super().session_providers(), "recogniser": self._embedder.provider}
+
     @property
     def embedder_runtime(self) -> str:
         """Who computes descriptors: onnxruntime, or dlib itself when conversion failed."""

@@ -43,6 +43,11 @@ class MobileFaceNetEmbedder:
         except Exception as error:  # onnxruntime's errors share no base class but Exception
             raise ModelFetchError(f"cannot load {model_path}: {error}") from error
 
+    @property
+    def provider(self) -> str:
+        """The execution provider the session runs on (onnxruntime's fallback included)."""
+        return str(self._session.get_providers()[0])
+
     def compute(self, chips_rgb: np.ndarray) -> Embeddings:
         """Unit-length embeddings (n, 192) of uint8 RGB chips (n, 112, 112, 3)."""
         batch = (chips_rgb.astype(np.float32) - 127.5) / 127.5
@@ -81,6 +86,9 @@ class ScrfdMobileFaceNetProfile(ScrfdProfile):
         self._embedder = MobileFaceNetEmbedder(
             paths["recogniser"], providers=chosen, threads=threads
         )
+
+    def session_providers(self) -> dict[str, str]:
+        return {**super().session_providers(), "recogniser": self._embedder.provider}
 
     @property
     def preprocessing(self) -> dict[str, Any]:

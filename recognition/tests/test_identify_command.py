@@ -5,7 +5,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from performers.models import Performer
@@ -48,3 +48,20 @@ def test_identify_json_of_a_sprite_prints_the_scene_body_the_api_answers(
     printed = _command_body(str(sprite), "--vtt", str(vtt))
     assert answered.status_code == 200 and printed["persons"]
     assert _without_timings(printed) == _without_timings(answered.json())
+
+
+def test_identify_with_a_missing_vtt_is_a_command_error_not_a_traceback(tmp_path: Any) -> None:
+    with pytest.raises(CommandError, match=r"missing\.vtt is not a file"):
+        call_command(
+            "identify",
+            str(SPRITES / "dev_stills_sprite.jpg"),
+            "--vtt",
+            str(tmp_path / "missing.vtt"),
+        )
+
+
+def test_identify_with_a_vtt_that_is_not_text_is_a_command_error(tmp_path: Any) -> None:
+    binary = tmp_path / "binary.vtt"
+    binary.write_bytes(b"\xff\xfe\x00\x81" * 64)
+    with pytest.raises(CommandError, match="cannot read the input"):
+        call_command("identify", str(SPRITES / "dev_stills_sprite.jpg"), "--vtt", str(binary))

@@ -83,3 +83,14 @@ def test_an_out_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     target.write_text("not a folder")
     with pytest.raises(CommandError, match="is a file"):
         _run("--out", str(target), "--service-url", "http://sense:8000")
+
+
+def test_a_warning_says_when_the_server_would_refuse_the_service_url(
+    tmp_path: Path, settings: Any
+) -> None:
+    settings.STASHSENSE_ALLOWED_HOSTS = ["private"]
+    _, err = _run("--out", str(tmp_path), "--service-url", "https://sense.example.org")
+    assert "refuses requests for sense.example.org" in err and "DJANGO_ALLOWED_HOSTS" in err
+
+    _, err = _run("--out", str(tmp_path), "--service-url", "http://192.168.1.5:8000")
+    assert "refuses" not in err

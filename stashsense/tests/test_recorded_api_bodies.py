@@ -98,7 +98,8 @@ class Normaliser:
     * performer ids (UUIDs, also inside messages) → "<performer:N>" in order of first
       appearance in the body, except the constant ids the requests make up;
     * other row ids (face, review item, merge, scan) → "<id>";
-    * `version` → "<version>", `providers` (onnxruntime's, per machine) → "<providers>";
+    * `version` → "<version>", `providers` and `available_providers` (per machine) →
+      "<providers>", the provider of each of `sessions` → "<provider>";
     * floats rounded to 4 decimals; JPEG data URLs → "<jpeg>" once they hold a JPEG;
     * `stash_ids` lists sorted by (endpoint, stash_id): the database gives them in no order.
     """
@@ -148,9 +149,12 @@ class Normaliser:
         if key == "version":
             assert isinstance(value, str) and value, value
             return "<version>"
-        if key == "providers":
+        if key in {"providers", "available_providers"}:
             assert isinstance(value, list) and "CPUExecutionProvider" in value, value
             return "<providers>"
+        if key == "sessions":
+            assert isinstance(value, dict) and value, value
+            return {role: "<provider>" for role in sorted(value)}
         if key == "stash_ids" and isinstance(value, list):
             # a performer's stash ids come in no defined order (no ORDER BY): sort them
             ordered = sorted(value, key=lambda s: (str(s.get("endpoint")), str(s.get("stash_id"))))
@@ -248,7 +252,7 @@ CASES: list[Case] = [
     # health and the plain error bodies
     Case("health", "GET", "/api/v1/health", _get("anonymous")),
     Case("not_found_route", "GET", "/api/v1/nothing-here", _get()),
-    Case("auth_missing", "GET", "/api/v1/performers/", _get("anonymous")),
+    Case("auth_missing", "GET", "/api/v1/performers", _get("anonymous")),
     Case(
         "auth_missing_identify",
         "POST",
@@ -258,7 +262,7 @@ CASES: list[Case] = [
     Case(
         "auth_wrong_key",
         "GET",
-        "/api/v1/performers/",
+        "/api/v1/performers",
         _get("anonymous", HTTP_AUTHORIZATION="Api-Key ss_wrong"),
     ),
     Case("method_not_allowed", "GET", "/api/v1/identify", _get()),
@@ -430,25 +434,25 @@ CASES: list[Case] = [
         _json({"stash_scene_id": "12"}),
     ),
     # performers
-    Case("performers_list", "GET", "/api/v1/performers/", _get()),
-    Case("performers_search", "GET", "/api/v1/performers/?q=obama", _get()),
-    Case("performers_search_stash_id", "GET", "/api/v1/performers/?q=stash-biden", _get()),
-    Case("performers_search_nothing", "GET", "/api/v1/performers/?q=nobody-at-all", _get()),
-    Case("performers_page", "GET", "/api/v1/performers/?limit=2&offset=2", _get()),
-    Case("performers_search_too_long", "GET", "/api/v1/performers/?q=" + "x" * 501, _get()),
+    Case("performers_list", "GET", "/api/v1/performers", _get()),
+    Case("performers_search", "GET", "/api/v1/performers?q=obama", _get()),
+    Case("performers_search_stash_id", "GET", "/api/v1/performers?q=stash-biden", _get()),
+    Case("performers_search_nothing", "GET", "/api/v1/performers?q=nobody-at-all", _get()),
+    Case("performers_page", "GET", "/api/v1/performers?limit=2&offset=2", _get()),
+    Case("performers_search_too_long", "GET", "/api/v1/performers?q=" + "x" * 501, _get()),
     Case(
         "performer_detail",
         "GET",
-        lambda c: f"/api/v1/performers/{c.performer_ids['Carmen Electra']}/",
+        lambda c: f"/api/v1/performers/{c.performer_ids['Carmen Electra']}",
         _get(),
     ),
     Case(
         "performer_detail_unknown",
         "GET",
-        f"/api/v1/performers/{UNKNOWN_PERFORMER}/",
+        f"/api/v1/performers/{UNKNOWN_PERFORMER}",
         _get(),
     ),
-    Case("performer_detail_not_a_uuid", "GET", "/api/v1/performers/42/", _get()),
+    Case("performer_detail_not_a_uuid", "GET", "/api/v1/performers/42", _get()),
     Case(
         "performer_merge_invalid",
         "POST",

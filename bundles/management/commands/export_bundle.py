@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from bundles.export import bundle_export
+from bundles.feed import FEED_NAME
+from bundles.feed_publish import bundle_feed_publish
 from stashsense.errors import ApplicationError
 
 
@@ -20,6 +22,16 @@ class Command(BaseCommand):
         parser.add_argument("out", type=Path)
         parser.add_argument("--since", default=None, help="Version of an earlier export.")
         parser.add_argument("--profile", default=None)
+        parser.add_argument(
+            "--feed",
+            nargs="?",
+            const="",
+            default=None,
+            type=str,
+            metavar="FEED.json",
+            help="Add the bundle to a feed file (default: feed.json beside the bundle), for "
+            "consumers whose STASHSENSE_BUNDLE_FEED points at it.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bars: dict[str, tqdm[Any]] = {}
@@ -43,6 +55,13 @@ class Command(BaseCommand):
                 profile=options["profile"],
                 progress=progress,
             )
+            feed = (
+                bundle_feed_publish(
+                    export=export, feed_path=Path(options["feed"]) if options["feed"] else None
+                )
+                if options["feed"] is not None
+                else None
+            )
         except ApplicationError as error:
             raise CommandError(error.message) from error
         finally:
@@ -62,3 +81,6 @@ class Command(BaseCommand):
             f"{counts.get('performers', 0)} performers, {counts.get('faces', 0)} faces"
             f"{deletions}; {size:.1f} MiB → {export.path} (sha256 {export.sha256})"
         )
+        if feed is not None:
+            feed_file = Path(options["feed"] or Path(export.path).parent / FEED_NAME)
+            self.stdout.write(f"feed {feed_file}: {len(feed.entries)} bundles listed")

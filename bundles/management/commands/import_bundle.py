@@ -8,7 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from bundles.download import bundle_download, is_url
+from bundles.feed_updates import bundle_feed_update
 from bundles.importer import bundle_import
+from bundles.models import BundleImport
 from stashsense.errors import ApplicationError
 from stashsense.http import OutboundError
 
@@ -20,7 +22,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("source", help="Bundle file path or http(s) URL.")
+        parser.add_argument("source", nargs="?", help="Bundle file path or http(s) URL.")
+        parser.add_argument(
+            "--from-feed",
+            nargs="?",
+            const="",
+            default=None,
+            metavar="FEED_URL",
+            help="Apply every bundle the feed offers since the installed version, all or "
+            "nothing (default feed: STASHSENSE_BUNDLE_FEED).",
+        )
         parser.add_argument("--profile", default=None)
         parser.add_argument(
             "--download-dir",
@@ -46,8 +57,14 @@ class Command(BaseCommand):
             bar.n = done
             bar.refresh()
 
-        source: str = options["source"]
+        source: str | None = options["source"]
+        if (source is None) == (options["from_feed"] is None):
+            raise CommandError("Give a bundle file or URL, or --from-feed (not both).")
         try:
+            if options["from_feed"] is not None:
+                self._from_feed(options, progress)
+                return
+            assert source is not None
             path = self._local_path(source, options["download_dir"], progress)
             record = bundle_import(
                 path=path, profile=options["profile"], origin=source, progress=progress
@@ -61,6 +78,23 @@ class Command(BaseCommand):
         finally:
             for bar in bars.values():
                 bar.close()
+        self._applied(record)
+
+    def _from_feed(self, options: dict[str, Any], progress: Any) -> None:
+        update = bundle_feed_update(
+            feed_url=options["from_feed"] or None,
+            profile=options["profile"],
+            download_dir=options["download_dir"],
+            progress=progress,
+        )
+        for number, record in enumerate(update.applied, start=1):
+            self._applied(record, active=number == len(update.applied))
+        if not update.applied:
+            self.stdout.write(f"up to date: bundle {update.installed or '(none)'} is the newest")
+        else:
+            self.stdout.write(f"gallery updated from the feed to bundle {update.installed}")
+
+    def _applied(self, record: BundleImport, *, active: bool = True) -> None:
         counts = record.counts
         base = f" on top of {record.base_version}" if record.base_version else ""
         build = record.index_build
@@ -69,8 +103,13 @@ class Command(BaseCommand):
             f"{counts.get('performers_created', 0)} performers new, "
             f"{counts.get('performers_updated', 0)} updated, "
             f"{counts.get('faces_created', 0)} faces new, {counts.get('faces_updated', 0)} updated, "
-            f"{counts.get('faces_deleted', 0)} deleted; index #{build.pk if build else '-'} "
-            f"with {build.faces if build else 0} faces is active"
+            f"{counts.get('faces_deleted', 0)} deleted"
+            + (
+                f"; index #{build.pk if build else '-'} with {build.faces if build else 0} "
+                "faces is active"
+                if active
+                else ""
+            )
         )
 
     def _local_path(self, source: str, directory: Path | None, progress: Any) -> Path:

@@ -35,12 +35,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
-        if not path.is_file():
-            raise CommandError(f"{path} is not a file")
+        for given in (path, options["vtt"]):
+            if given is not None and not given.is_file():
+                raise CommandError(f"{given} is not a file")
         try:
             result = self._identify(path, options)
         except ApplicationError as error:
             raise CommandError(error.message) from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"cannot read the input: {error}") from error
         if options["json"]:  # the API's own serializers, so the body is the API's
             serializer = (
                 SceneIdentificationSerializer(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -16,6 +17,7 @@ from stash.plugin_files import (
     service_origin,
 )
 from stashsense.errors import ApplicationError
+from stashsense.hosts import host_allowed
 
 
 def default_service_url() -> str:
@@ -58,6 +60,14 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         except OSError as error:
             raise CommandError(f"Could not write the plugin into {out}: {error}") from error
+        host = urlsplit(normalised).netloc
+        allowed = list(settings.STASHSENSE_ALLOWED_HOSTS)
+        if not host_allowed(host, allowed):
+            self.stderr.write(
+                f"This server refuses requests for {host} (DJANGO_ALLOWED_HOSTS="
+                f"{','.join(allowed)}): add it to DJANGO_ALLOWED_HOSTS, or every request the "
+                "plugin sends gets 400."
+            )
         origins = list(getattr(settings, "CORS_ALLOWED_ORIGINS", []))
         if not origins:
             self.stderr.write(

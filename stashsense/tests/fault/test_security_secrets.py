@@ -122,11 +122,11 @@ def test_api_responses_show_no_secret_even_when_stash_refuses_the_key(
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {BOOTSTRAP_KEY}")
     responses = [client.get(concrete(route)) for route in api_routes()]
     responses += [
-        client.get(f"/api/v1/performers/{performer.pk}/"),
+        client.get(f"/api/v1/performers/{performer.pk}"),
         client.get("/api/schema/", HTTP_ACCEPT="application/json"),
         client.post("/api/v1/identify/scene", {"stash_scene_id": "1"}, format="json"),
         client.post("/api/v1/scenes/1/suggestions", {}, format="json"),
-        APIClient().get("/api/v1/performers/", HTTP_AUTHORIZATION=f"Api-Key {SOURCE_KEY}"),
+        APIClient().get("/api/v1/performers", HTTP_AUTHORIZATION=f"Api-Key {SOURCE_KEY}"),
     ]
     stash.fail_next(5, status=500, body="upstream trouble")
     responses.append(client.post("/api/v1/identify/scene", {"stash_scene_id": "2"}, format="json"))
