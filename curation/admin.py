@@ -24,7 +24,7 @@ class ReviewItemAdmin(admin.ModelAdmin):
         "id",
         "kind",
         "status",
-        "score",
+        "score_shown",
         "summary",
         "claimed_by",
         "decided_by",
@@ -34,8 +34,57 @@ class ReviewItemAdmin(admin.ModelAdmin):
     search_fields = ["summary", "subject_key"]
     list_select_related = ["claimed_by", "decided_by"]
     ordering = ["-score", "pk"]
-    readonly_fields = [f.name for f in ReviewItem._meta.fields]
+    # Words, not JSON: the payload (with its inline thumbnail) and the evidence are summed up.
+    fields = readonly_fields = (
+        "kind",
+        "status",
+        "score_shown",
+        "summary",
+        "evidence_in_words",
+        "decision_in_words",
+        "performer_a",
+        "performer_b",
+        "face",
+        "merge_record",
+        "claimed_by",
+        "claimed_at",
+        "decided_by",
+        "decided_at",
+        "created_at",
+        "updated_at",
+    )
     actions = ["accept_selected", "reject_selected", "skip_selected"]
+
+    @admin.display(description="score", ordering="score")
+    def score_shown(self, obj: ReviewItem) -> str:
+        return f"{obj.score:.2f}"
+
+    @admin.display(description="evidence")
+    def evidence_in_words(self, obj: ReviewItem) -> str:
+        entries = [e for e in obj.evidence if isinstance(e, dict)]
+        return (
+            "; ".join(f"{e.get('label') or e.get('kind')}: {e.get('summary', '')}" for e in entries)
+            or "—"
+        )
+
+    @admin.display(description="decision")
+    def decision_in_words(self, obj: ReviewItem) -> str:
+        resolution = obj.resolution or {}
+        if resolution.get("merged_elsewhere"):
+            return "Answered by a merge made elsewhere."
+        if "kept" in resolution:
+            return "Merged (see the merge record)."
+        if resolution.get("different_people"):
+            return "Different people."
+        if "face" in resolution:
+            return f"Face {resolution['face']}."
+        if "candidate" in resolution:
+            return (
+                f"Named {resolution.get('name') or resolution['candidate']}."
+                if resolution["candidate"]
+                else "None of the candidates."
+            )
+        return "Not decided yet."
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -14,6 +14,16 @@ class Bar:
     height: float
     count: int
     label: str
+    href: str = ""
+
+    @property
+    def centre(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def value_y(self) -> float:
+        """Where the count is written: just above the bar."""
+        return round(self.y - 3, 2)
 
 
 @dataclass(frozen=True)
@@ -25,6 +35,17 @@ class BarChart:
     plot_height: int
     total: int
     peak: int
+    x_label: str = ""
+    y_label: str = ""
+    top_band: int = 0
+
+    @property
+    def tick_y(self) -> int:
+        return self.plot_height + 13
+
+    @property
+    def x_label_y(self) -> int:
+        return self.height - 3
 
 
 def bar_chart(
@@ -33,16 +54,23 @@ def bar_chart(
     labels: Sequence[str],
     *,
     width: int = 360,
-    height: int = 160,
-    label_band: int = 20,
+    height: int = 180,
+    label_band: int = 34,
+    top_band: int = 16,
+    x_label: str = "",
+    y_label: str = "",
+    links: Sequence[str] | None = None,
 ) -> BarChart:
-    """Bars scaled to the tallest; an empty series draws as a flat baseline."""
+    """Bars scaled to the tallest under a band for their values; an empty series draws as a
+    flat baseline. `links`: one URL per bar (what the bar counts), or none."""
     peak = max(counts, default=0)
     plot_height = height - label_band
+    room = plot_height - top_band
     slot = width / max(len(counts), 1)
+    hrefs = list(links) if links is not None else [""] * len(counts)
     bars = []
-    for index, (count, label) in enumerate(zip(counts, labels, strict=True)):
-        bar_height = plot_height * count / peak if peak else 0.0
+    for index, (count, label, href) in enumerate(zip(counts, labels, hrefs, strict=True)):
+        bar_height = room * count / peak if peak else 0.0
         bars.append(
             Bar(
                 x=round(index * slot + 1, 2),
@@ -51,9 +79,12 @@ def bar_chart(
                 height=round(bar_height, 2),
                 count=count,
                 label=label,
+                href=href,
             )
         )
-    return BarChart(title, bars, width, height, plot_height, sum(counts), peak)
+    return BarChart(
+        title, bars, width, height, plot_height, sum(counts), peak, x_label, y_label, top_band
+    )
 
 
 def unit_bins(bins: int) -> list[str]:

@@ -10,13 +10,15 @@ from typing import Any
 from django.dispatch import receiver
 
 from bundles.decisions import curator_verdicts_register
+from curation.followed_merges import review_items_follow_merge, review_items_follow_unmerge
 from curation.selectors import duplicates_rejected_pairs, faces_kept_by_curators
 from curation.services import (
     faces_check_outliers,
     identity_resolve_performer,
     review_item_create_low_confidence,
 )
-from performers.models import Performer
+from performers.models import MergeRecord, Performer
+from performers.signals import performers_merged, performers_unmerged
 from recognition.models import Face
 from scraping.signals import item_synced
 from stash.signals import review_requested
@@ -63,3 +65,17 @@ class CuratorVerdicts:
 
 
 curator_verdicts_register(CuratorVerdicts())
+
+
+@receiver(performers_merged, dispatch_uid="curation.review_items_follow_merge")
+def merge_followed_by_review_items(
+    *, record: MergeRecord, target: Performer, source_keys: list[str], **_: Any
+) -> None:
+    review_items_follow_merge(record=record, target=target, source_keys=source_keys)
+
+
+@receiver(performers_unmerged, dispatch_uid="curation.review_items_follow_unmerge")
+def unmerge_followed_by_review_items(
+    *, record: MergeRecord, restored: list[Performer], **_: Any
+) -> None:
+    review_items_follow_unmerge(record=record, restored=restored)

@@ -5,11 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce, Floor
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -18,12 +28,15 @@ from curation.choices import ReviewKind, ReviewStatus
 from curation.face_distances import Vectors
 from curation.models import PAIR_PREFIX, ReviewItem
 from performers.models import Performer, Source, StashId
+from performers.selectors import performer_list, performer_search
 from recognition.choices import FaceStatus
 from recognition.models import Face, IndexBuild
 from recognition.selectors import active_index, calibration_summary
 from scraping.models import SyncRun
+from stash.models import SceneScan
 
 GALLERY_LIMIT = 32
+UNDECIDED_STATUSES = [ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED]
 
 
 def claim_timeout() -> timedelta:
@@ -81,12 +94,60 @@ def performer_active_faces(*, performer: Performer, limit: int = 12) -> QuerySet
     )[:limit]
 
 
+def performer_removed_face_count(*, performer: Performer) -> int:
+    return Face.objects.filter(performer=performer).exclude(status=FaceStatus.ACTIVE).count()
+
+
 def performer_with_links(*, performer_id: Any) -> Performer | None:
     return (
         Performer.objects.prefetch_related("stash_ids", "aliases", "urls")
         .filter(pk=performer_id)
         .first()
     )
+
+
+# Past this many faces a gallery page shows the best ones and says how many it left out.
+GALLERY_PAGE_LIMIT = 120
+
+
+def performer_gallery(*, performer: Performer) -> QuerySet[Face]:
+    """Every face of a performer, active first, then by quality: what the gallery page shows."""
+    return (
+        Face.objects.filter(performer=performer)
+        .select_related("image__source")
+        .defer("embedding", "crop", "landmarks", "quality_details")
+        .order_by("status", "-quality", "pk")
+    )
+
+
+def best_faces_of(*, performer_ids: list[str]) -> dict[str, int]:
+    """performer id → their best active face, for the ids that name a performer with one."""
+    valid = []
+    for key in performer_ids:
+        try:
+            valid.append(UUID(key))
+        except ValueError:
+            continue
+    best: dict[str, int] = {}
+    rows = (
+        Face.objects.filter(performer_id__in=valid, status=FaceStatus.ACTIVE)
+        .order_by("performer_id", "-quality", "pk")
+        .distinct("performer_id")
+        .values_list("performer_id", "pk")
+    )
+    for performer_id, face_id in rows:
+        best[str(performer_id)] = face_id
+    return best
+
+
+def performers_found(*, query: str, limit: int = 50) -> QuerySet[Performer]:
+    """Performers matching a search, with their active face count and best face."""
+    active = Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
+    counted = active.order_by().values("performer").annotate(count=Count("pk")).values("count")
+    return performer_search(query=query).annotate(
+        active_faces=Coalesce(Subquery(counted, output_field=IntegerField()), 0),
+        best_face_id=Subquery(active.order_by("-quality", "pk").values("pk")[:1]),
+    )[:limit]
 
 
 # --- the review queue ----------------------------------------------------------------------
@@ -113,10 +174,11 @@ def review_queue(
     max_score: float | None = None,
     statuses: list[str] | None = None,
 ) -> QuerySet[ReviewItem]:
-    """Review items, most likely first. By default the undecided ones (open and claimed)."""
+    """Review items, most likely first. By default the undecided ones (open, claimed and
+    skipped: skipping leaves the "next item" path, not the queue)."""
     items = ReviewItem.objects.select_related(
         "performer_a", "performer_b", "face__performer", "claimed_by", "decided_by"
-    ).filter(status__in=statuses or [ReviewStatus.OPEN, ReviewStatus.CLAIMED])
+    ).filter(status__in=statuses or UNDECIDED_STATUSES)
     if kind:
         items = items.filter(kind=kind)
     if source is not None:
@@ -136,10 +198,36 @@ def review_queue(
     stale = Q(kind=ReviewKind.DUPLICATE) & (
         Q(performer_a__isnull=True) | Q(performer_b__isnull=True)
     )
-    undecided = {ReviewStatus.OPEN, ReviewStatus.CLAIMED, ReviewStatus.SKIPPED}
-    if set(statuses or [ReviewStatus.OPEN]) <= undecided:
+    if set(statuses or UNDECIDED_STATUSES) <= set(UNDECIDED_STATUSES):
         items = items.exclude(stale)
     return items.order_by("-score", "pk")
+
+
+def _best_face(performer_path: str) -> Subquery:
+    best = Face.objects.filter(performer=OuterRef(performer_path), status=FaceStatus.ACTIVE)
+    return Subquery(best.order_by("-quality", "pk").values("pk")[:1])
+
+
+def review_queue_rows(*, items: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    """The queue with what a row shows: each side's best face (`face_a_id`, `face_b_id`) and
+    stash IDs with their sources, in a fixed number of queries."""
+    return items.annotate(
+        face_a_id=_best_face("performer_a"), face_b_id=_best_face("performer_b")
+    ).prefetch_related(
+        Prefetch("performer_a__stash_ids", queryset=StashId.objects.select_related("source")),
+        Prefetch("performer_b__stash_ids", queryset=StashId.objects.select_related("source")),
+        Prefetch("face__performer__stash_ids", queryset=StashId.objects.select_related("source")),
+    )
+
+
+def review_item_held_by_other(*, item: ReviewItem, user: AbstractBaseUser) -> bool:
+    """Someone else acted on the item lately and holds it (opening an item claims nothing)."""
+    return (
+        item.status == ReviewStatus.CLAIMED
+        and item.claimed_by_id not in (None, user.pk)
+        and item.claimed_at is not None
+        and item.claimed_at >= timezone.now() - claim_timeout()
+    )
 
 
 def review_next_open(
@@ -202,6 +290,15 @@ def recent_index_builds(*, limit: int = 10) -> QuerySet[IndexBuild]:
     return IndexBuild.objects.order_by("-started_at")[:limit]
 
 
+def recent_scene_scans(*, limit: int = 10) -> QuerySet[SceneScan]:
+    return SceneScan.objects.defer("log").order_by("-created_at")[:limit]
+
+
+def job_sources() -> QuerySet[Source]:
+    """The sources a sync can be started for from the jobs page."""
+    return Source.objects.filter(enabled=True).order_by("name")
+
+
 # --- quality -------------------------------------------------------------------------------
 
 
@@ -231,8 +328,16 @@ def face_quality_histogram(*, bins: int = 10) -> list[int]:
     return histogram_counts(Face.objects.filter(status=FaceStatus.ACTIVE), "quality", bins=bins)
 
 
-def performers_by_face_count() -> dict[str, int]:
-    """How many performers have 0, 1, 2-4 and 5+ active faces."""
+FACE_BUCKET_WORDS = {"0": "no faces", "1": "1 face", "2-4": "2–4 faces", "5+": "5+ faces"}
+_FACE_BUCKETS = {
+    "0": Q(active_faces=0),
+    "1": Q(active_faces=1),
+    "2-4": Q(active_faces__gte=2, active_faces__lte=4),
+    "5+": Q(active_faces__gte=5),
+}
+
+
+def _with_active_face_counts(performers: QuerySet[Performer]) -> QuerySet[Performer]:
     active_faces = (
         Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
         .order_by()
@@ -240,9 +345,24 @@ def performers_by_face_count() -> dict[str, int]:
         .annotate(count=Count("pk"))
         .values("count")
     )
-    performers = Performer.objects.annotate(
+    return performers.annotate(
         active_faces=Coalesce(Subquery(active_faces, output_field=IntegerField()), 0)
     )
+
+
+def performers_in_face_bucket(*, bucket: str, limit: int = 100) -> QuerySet[Performer]:
+    """The performers one bar of "performers by active faces" counts (e.g. one face: the list
+    to enrich), with their best face."""
+    best = Face.objects.filter(performer=OuterRef("pk"), status=FaceStatus.ACTIVE)
+    performers = _with_active_face_counts(performer_list()).filter(_FACE_BUCKETS[bucket])
+    return performers.annotate(
+        best_face_id=Subquery(best.order_by("-quality", "pk").values("pk")[:1])
+    ).order_by("name", "pk")[:limit]
+
+
+def performers_by_face_count() -> dict[str, int]:
+    """How many performers have 0, 1, 2-4 and 5+ active faces."""
+    performers = _with_active_face_counts(Performer.objects.all())
     totals = performers.aggregate(
         none=Count("pk", filter=Q(active_faces=0)),
         one=Count("pk", filter=Q(active_faces=1)),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,6 +32,7 @@ from recognition.choices import FaceStatus
 from recognition.configured_profile import serving_profile
 from recognition.models import Face
 from recognition.services import face_remove
+from recognition.tasks import index_build as index_build_task
 from stashsense.errors import ApplicationError, Conflict
 
 logger = logging.getLogger(__name__)
@@ -313,6 +316,31 @@ def review_item_create_low_confidence(*, payload: Mapping[str, Any], score: floa
     return item
 
 
+# --- jobs ----------------------------------------------------------------------------------
+
+
+def index_build_enqueue(*, profile: str | None = None) -> None:
+    """Ask a worker to build the index afresh (the jobs page's button); once the
+    surrounding transaction commits, as every enqueue."""
+    transaction.on_commit(partial(index_build_task.delay, profile))
+
+
+# --- galleries -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def gallery_face_move(*, face: Face, performer: Performer, actor: str) -> Face:
+    """Give a face to another performer's gallery (it was someone else's). The vector index
+    maps labels to faces and faces to performers, so identification follows at once."""
+    if face.performer_id == performer.pk:
+        raise ApplicationError("The face is already in that gallery.", code="face_same_performer")
+    previous = face.performer_id
+    Face.objects.filter(pk=face.pk).update(performer=performer)
+    face.refresh_from_db()
+    logger.info("Face %s moved from %s to %s by %s", face.pk, previous, performer.pk, actor)
+    return face
+
+
 # --- claiming and deciding -----------------------------------------------------------------
 
 
@@ -408,7 +436,16 @@ def _chosen_candidate(item: ReviewItem, candidate_id: str | None) -> dict[str, A
     for candidate in candidates:
         if str(candidate.get("performer_id")) == str(candidate_id):
             return {"candidate": str(candidate_id), "name": candidate.get("name", "")}
-    raise ApplicationError("That performer is not one of the candidates.", code="invalid")
+    # Someone else: the curator searched the gallery and named the person themselves.
+    try:
+        named = Performer.objects.filter(pk=UUID(str(candidate_id))).first()
+    except ValueError:
+        named = None
+    if named is None:
+        raise ApplicationError(
+            "That performer is neither a candidate nor in the gallery.", code="invalid"
+        )
+    return {"candidate": str(named.pk), "name": named.name, "picked": "search"}
 
 
 @transaction.atomic
@@ -433,3 +470,42 @@ def review_item_skip(*, item: ReviewItem, user: AbstractBaseUser) -> ReviewItem:
     ReviewItem.objects.filter(pk=item.pk).update(claimed_by=None, claimed_at=None)
     item.refresh_from_db()
     return item
+
+
+@dataclass
+class BulkOutcome:
+    """What one bulk action did: how many items it decided and why the others were left."""
+
+    decided: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def review_items_decide(
+    *, items: Sequence[ReviewItem], user: AbstractBaseUser, decision: str
+) -> BulkOutcome:
+    """Accept or reject many items, each in its own transaction (one failure spoils no other).
+
+    Accepting a low-confidence item in bulk takes its best candidate; one with no candidate
+    is left for a curator to name.
+    """
+    outcome = BulkOutcome()
+    for item in items:
+        try:
+            if decision == "reject":
+                review_item_reject(item=item, user=user)
+            else:
+                review_item_accept(item=item, user=user, candidate_id=_best_candidate(item))
+        except ApplicationError as error:
+            outcome.errors.append(f"#{item.pk}: {error.message}")
+        else:
+            outcome.decided += 1
+    return outcome
+
+
+def _best_candidate(item: ReviewItem) -> str | None:
+    if item.kind != ReviewKind.LOW_CONFIDENCE:
+        return None
+    candidates = item.payload.get("candidates") or []
+    if not candidates or candidates[0].get("performer_id") in (None, ""):
+        raise ApplicationError("no candidate to accept; name the person on its page.")
+    return str(candidates[0]["performer_id"])

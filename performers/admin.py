@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,7 +21,11 @@ from performers.models import (
     Source,
     StashId,
 )
-from performers.selectors import performer_search
+from performers.selectors import (
+    merge_record_moved_summary,
+    merge_record_source_names,
+    performer_search,
+)
 from performers.services import performer_merge, performer_split
 from stashsense.errors import ApplicationError
 
@@ -101,6 +106,16 @@ class SourceFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _performer_choice(performer: Performer) -> str:
+    """ "Bill Simon · stashdb.org, theporndb.net · added 2026-12-04": tells apart two performers
+    of one name without showing their ids."""
+    hosts = sorted(
+        {urlsplit(sid.endpoint).netloc.removeprefix("www.") for sid in performer.stash_ids.all()}
+    )
+    where = ", ".join(hosts) or "no stash ID"
+    return f"{performer} · {where} · added {performer.created_at:%Y-%m-%d}"
+
+
 class MergeForm(forms.Form):
     target = forms.ChoiceField(label="Keep this performer (the others merge into it)")
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -141,7 +156,7 @@ class PerformerAdmin(admin.ModelAdmin):
         form = MergeForm(request.POST if "confirm" in request.POST else None)
         target_field = form.fields["target"]
         assert isinstance(target_field, forms.ChoiceField)
-        target_field.choices = [(str(p.pk), f"{p} — {p.pk}") for p in performers]
+        target_field.choices = [(str(p.pk), _performer_choice(p)) for p in performers]
         if "confirm" in request.POST and form.is_valid():
             target = next(p for p in performers if str(p.pk) == form.cleaned_data["target"])
             sources = [p for p in performers if p.pk != target.pk]
@@ -183,8 +198,47 @@ class MergeRecordAdmin(admin.ModelAdmin):
         "undone_at",
     ]
     list_filter = ["undone_at"]
-    readonly_fields = [f.name for f in MergeRecord._meta.fields]
+    # Plain words instead of the snapshot's JSON; the raw record stays in the database.
+    fields = readonly_fields = (
+        "created_at",
+        "kept",
+        "merged_away",
+        "what_moved",
+        "notes_text",
+        "merged_by",
+        "reason",
+        "undone_at",
+        "undone_by",
+    )
     actions = ["undo_merge"]
+
+    def has_change_permission(self, request: HttpRequest, obj: MergeRecord | None = None) -> bool:
+        return False  # a record of what happened: read, and undone by its action only
+
+    @admin.display(description="merged by")
+    def merged_by(self, obj: MergeRecord) -> str:
+        return obj.actor_label or "—"
+
+    @admin.display(description="undone by")
+    def undone_by(self, obj: MergeRecord) -> str:
+        return obj.undone_by_label or "—"
+
+    @admin.display(description="kept")
+    def kept(self, obj: MergeRecord) -> str:
+        target = Performer.objects.filter(pk=obj.target_key).first()
+        return str(target) if target else f"a performer merged again since ({obj.target_key})"
+
+    @admin.display(description="merged into it")
+    def merged_away(self, obj: MergeRecord) -> str:
+        return ", ".join(merge_record_source_names(record=obj)) or "—"
+
+    @admin.display(description="what moved")
+    def what_moved(self, obj: MergeRecord) -> str:
+        return merge_record_moved_summary(record=obj) or "nothing but the names"
+
+    @admin.display(description="notes")
+    def notes_text(self, obj: MergeRecord) -> str:
+        return "; ".join(str(note) for note in obj.notes) or "—"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

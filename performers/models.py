@@ -219,4 +219,7 @@ class MergeRecord(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"Merge of {len(self.source_keys)} into {self.target_key} at {self.created_at:%Y-%m-%d %H:%M}"
+        # No ids in words a curator reads (the admin's titles and breadcrumbs show this).
+        count = len(self.source_keys)
+        merged = "1 performer" if count == 1 else f"{count} performers"
+        return f"Merge #{self.pk} of {merged}, {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.core import serializers
 from django.db.models import Q, QuerySet
 
 from performers.external_urls import canonical_url, parse_external_url
@@ -33,3 +35,31 @@ def performer_search(*, query: str) -> QuerySet[Performer]:
 
 def performer_merge_history(*, performer: Performer) -> QuerySet[MergeRecord]:
     return MergeRecord.objects.filter(target_key=performer.pk)
+
+
+def merge_record_source_names(*, record: MergeRecord) -> list[str]:
+    """The names the merged-away performers had, read from the record's snapshot."""
+    names = []
+    for entry in record.snapshot.values():
+        for obj in serializers.deserialize("json", entry.get("performer", "[]")):
+            names.append(str(obj.object))
+    return names
+
+
+def merge_record_moved_summary(*, record: MergeRecord) -> str:
+    """What moved in words: "3 faces, 1 stash ID, 2 aliases"."""
+    counts: dict[str, int] = {}
+    for entry in record.snapshot.values():
+        for label, keys in entry.get("moved", {}).items():
+            counts[label] = counts.get(label, 0) + len(keys)
+    parts = []
+    for label, count in sorted(counts.items()):
+        if not count:
+            continue
+        try:
+            meta = apps.get_model(label)._meta
+        except LookupError:
+            continue
+        name = meta.verbose_name if count == 1 else meta.verbose_name_plural
+        parts.append(f"{count} {name}")
+    return ", ".join(parts)

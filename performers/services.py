@@ -19,6 +19,7 @@ from performers.choices import SourceKind
 from performers.external_urls import parse_external_url
 from performers.models import MergeRecord, Performer, PerformerAlias, PerformerUrl, Source, StashId
 from performers.names import normalize_name
+from performers.signals import performers_merged, performers_unmerged
 from stashsense.errors import ApplicationError, Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -228,6 +229,9 @@ def performer_merge(
     )
     Performer.objects.filter(pk=target.pk).update(updated_at=timezone.now())
     logger.info("Merged %s into %s (%s)", record.source_keys, target.pk, actor_label)
+    performers_merged.send(
+        sender=MergeRecord, record=record, target=target, source_keys=record.source_keys
+    )
     return record
 
 
@@ -292,6 +296,7 @@ def performer_split(
     record.undone_by_label = actor_label
     record.save(update_fields=["undone_at", "undone_by_label"])
     logger.info("Undid merge %s (%s)", record.pk, actor_label)
+    performers_unmerged.send(sender=MergeRecord, record=record, restored=restored)
     return restored
 
 

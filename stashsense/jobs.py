@@ -134,3 +134,13 @@ class JobHolder:
             **fields, heartbeat_at=timezone.now()
         )
         self.job.refresh_from_db()
+
+
+def job_cancel(model: type[models.Model], pk: int, *, status: str, reason: str) -> bool:
+    """Stop a pending or running job; False when it had already ended. Its holder, if any,
+    finds out at its next write (the guard on `worker` fails: JobLost) and stops there."""
+    now = timezone.now()
+    stopped = model._default_manager.filter(pk=pk, status__in=[PENDING, RUNNING]).update(
+        status=status, worker="", finished_at=now, heartbeat_at=now, last_error=reason[:2000]
+    )
+    return stopped == 1

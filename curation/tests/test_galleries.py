@@ -16,6 +16,7 @@ from curation.face_distances import (
     thresholds_for,
 )
 from curation.links import endpoint_label, stash_id_page
+from curation.templatetags.curation_extras import evidence_facts
 from recognition.tests.factories import (
     DIM,
     METRIC,
@@ -91,11 +92,21 @@ def test_unknown_profiles_get_cosine_thresholds() -> None:
 
 
 def test_bar_chart_scales_to_the_tallest_bar() -> None:
-    chart = bar_chart("t", [0, 5, 10], ["a", "b", "c"], width=300, height=120, label_band=20)
+    chart = bar_chart(
+        "t", [0, 5, 10], ["a", "b", "c"], width=300, height=120, label_band=20, top_band=0
+    )
     assert [bar.height for bar in chart.bars] == [0.0, 50.0, 100.0]
     assert chart.bars[2].y == 0.0 and chart.total == 15
     assert bar_chart("empty", [0, 0], ["a", "b"]).bars[0].height == 0.0
     assert unit_bins(4) == ["0.0", "0.2", "0.5", "0.8"]
+
+
+def test_bar_chart_leaves_room_for_values_and_links_each_bar() -> None:
+    chart = bar_chart(
+        "t", [2, 4], ["a", "b"], height=100, label_band=20, top_band=16, links=["/a", "/b"]
+    )
+    assert chart.bars[1].y == 16.0 and chart.bars[1].height == 64.0
+    assert [bar.href for bar in chart.bars] == ["/a", "/b"]
 
 
 @pytest.mark.parametrize(
@@ -114,3 +125,15 @@ def test_stash_id_pages(endpoint: str, page: str) -> None:
 
 def test_endpoint_label_is_the_host() -> None:
     assert endpoint_label("https://www.stashdb.org/graphql") == "stashdb.org"
+
+
+def test_evidence_details_read_as_words() -> None:
+    facts = evidence_facts(
+        {"distance": 0.4123456789012345, "metric": "l2", "faces": [4, 3], "compared_with": 1}
+    )
+    assert facts == [
+        ("Face distance", "0.41"),
+        ("Measured as", "straight-line (L2) distance"),
+        ("Faces compared", "4 and 3"),
+        ("Compared with", "1 other face"),
+    ]
