@@ -12,33 +12,57 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import stashsense
+from recognition.concurrency import inference_gate
 from recognition.selectors import active_index_summary, inference_providers
+from stashsense.dependencies import RETRY_AFTER_SECONDS, dependency_states
+
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
+        "index": serializers.DictField(allow_null=True),
+        "providers": serializers.ListField(child=serializers.CharField()),
+        "version": serializers.CharField(),
+        "dependencies": serializers.DictField(
+            child=serializers.ChoiceField(choices=["ok", "down"])
+        ),
+        "down": serializers.ListField(child=serializers.CharField()),
+        "inference": serializers.DictField(child=serializers.IntegerField()),
+    },
+)
 
 
 class HealthView(APIView):
-    """Open to everyone: is the service up, and is there an index to search?"""
+    """Open to everyone: is the service up, are its dependencies, is there an index to search?
+
+    503 names the dependency that is down (database, cache, broker); "degraded" with 200 means
+    up but not able to identify (no index yet). The inference queue shows how loaded it is.
+    """
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(choices=["ok", "degraded"]),
-                "index": serializers.DictField(allow_null=True),
-                "providers": serializers.ListField(child=serializers.CharField()),
-                "version": serializers.CharField(),
-            },
-        )
-    )
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
-        index = active_index_summary()
-        return Response(
+        states = dependency_states()
+        down = [state.name for state in states if not state.ok]
+        database_up = "database" not in down
+        index = active_index_summary() if database_up else None
+        overall = "ok" if index is not None else "degraded"
+        if down:
+            overall = "unavailable"
+        response = Response(
             {
-                "status": "ok" if index is not None else "degraded",
+                "status": overall,
                 "index": index,
                 "providers": inference_providers(),
                 "version": stashsense.__version__,
-            }
+                "dependencies": {state.name: state.status for state in states},
+                "down": down,
+                "inference": inference_gate().state(),
+            },
+            status=503 if down else 200,
         )
+        if down:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
