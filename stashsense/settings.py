@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "stashsense.exceptions.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "stashsense.urls"
@@ -90,6 +91,11 @@ except (ValueError, KeyError) as error:  # pragma: no cover - depends on the env
         f"Environment variable DATABASE_URL is malformed: {error}"
     ) from error
 DATABASES["default"]["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", default=60)
+# A dead database answers 503 within seconds (health names it) instead of hanging requests.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    _options: dict[str, object] = DATABASES["default"].setdefault("OPTIONS", {})  # type: ignore[assignment]
+    _options.setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL and a busy timeout let the eager worker and the web server share the file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -103,7 +109,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = read_url("REDIS_URL", ("redis", "rediss", "unix"))
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis that hangs costs a request at most this, never a worker thread for good.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -180,6 +191,12 @@ STASHSENSE_INFERENCE_CONCURRENCY = read_int(
 )
 STASHSENSE_ORT_THREADS = read_int("STASHSENSE_ORT_THREADS", default=2, minimum=1)
 STASHSENSE_MAX_IMAGE_PIXELS = read_int("STASHSENSE_MAX_IMAGE_PIXELS", default=40_000_000, minimum=1)
+# Fetches a request waits on (image_url, Stash): at most this many in flight per process (one
+# more answers 503 at once), each waited for at most this long in all (not per read).
+STASHSENSE_FETCH_CONCURRENCY = read_int("STASHSENSE_FETCH_CONCURRENCY", default=4, minimum=1)
+STASHSENSE_FETCH_DEADLINE_SECONDS = read_int(
+    "STASHSENSE_FETCH_DEADLINE_SECONDS", default=30, minimum=1
+)
 IMAGE_URL_ALLOWED_HOSTS = [
     h.strip() for h in env.str("STASHSENSE_IMAGE_URL_HOSTS", default="").split(",") if h.strip()
 ]
@@ -231,6 +248,9 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 STASHSENSE_INFERENCE_QUEUE_SECONDS = read_int("STASHSENSE_INFERENCE_QUEUE_SECONDS", default=30)
+# Requests that may wait for an inference slot; one more is answered 503 + Retry-After at once.
+# With gunicorn's 8 threads and 2 slots, 4 waiting leaves threads free for health and reads.
+STASHSENSE_INFERENCE_QUEUE_DEPTH = read_int("STASHSENSE_INFERENCE_QUEUE_DEPTH", default=4)
 STASHSENSE_MAX_FACES = read_int("STASHSENSE_MAX_FACES", default=20, minimum=1)
 STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1)
 # The address Stash (the plugin) reaches this service at; `stash_plugin` writes it into the plugin.
