@@ -119,7 +119,8 @@ def image_from_url(url: str) -> bytes:
         allowed_hosts=allowed,
         max_bytes=max_upload_bytes(),
         retries=0,
-        timeout=(5, 10),
+        # Per socket operation, so a fetch its caller gave up on frees its slot soon.
+        timeout=(5, min(10, settings.STASHSENSE_FETCH_DEADLINE_SECONDS)),
         total_timeout=float(settings.STASHSENSE_FETCH_DEADLINE_SECONDS),
     )
     try:
