@@ -90,7 +90,7 @@ def broker_on(redis_server: OwnRedis, monkeypatch: pytest.MonkeyPatch) -> OwnRed
     from stashsense.celery import app
 
     monkeypatch.setitem(app.conf, "broker_url", redis_server.url(1))
-    monkeypatch.setitem(app.conf, "broker_write_url", None)
+    monkeypatch.setitem(app.conf, "broker_write_url", redis_server.url(1))
     monkeypatch.setitem(app.conf, "task_always_eager", False)
     monkeypatch.setitem(app.conf, "broker_connection_retry_on_startup", False)
     monkeypatch.setattr(app, "_pool", None)
