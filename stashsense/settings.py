@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # The ApiKeyAuth scheme, on every operation that needs a key: stashsense/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "stashsense.schema.document_error_responses",
+    ],
 }
 
 LOGGING = {
