@@ -64,8 +64,8 @@ def _sprite_request(cues: int) -> dict[str, object]:
     photos = [FACES / path for path in PROBES] * 17
     sprite = Image.new("RGB", (160 * 9, 90 * 9))
     for n, photo in enumerate(photos[:81]):
-        tile = Image.open(photo).convert("RGB").resize((160, 90))
-        sprite.paste(tile, ((n % 9) * 160, (n // 9) * 90))
+        picture = Image.open(photo).convert("RGB").resize((160, 90))
+        sprite.paste(picture, ((n % 9) * 160, (n // 9) * 90))
     buffer = io.BytesIO()
     sprite.save(buffer, "JPEG", quality=90)
     lines = ["WEBVTT", ""]
