@@ -151,6 +151,18 @@ def _under_way(run: SyncRun) -> bool:
     return False
 
 
+def sync_runs_resume_abandoned() -> list[SyncRun]:
+    """Beat, every few minutes: queue again each RUNNING run whose holder stopped (a worker
+    killed with -9, a machine gone), so a new worker takes it over within minutes rather than
+    when the broker redelivers its message (the visibility timeout, an hour)."""
+    resumed = []
+    for run in SyncRun.objects.filter(status=RunStatus.RUNNING).select_related("source"):
+        if run_is_abandoned(run) and run.source.enabled:
+            logger.warning("Sync run %s lost its holder %s; queued again", run.pk, run.worker)
+            resumed.append(sync_run_enqueue(source=run.source, full=run.kind == SyncKind.FULL))
+    return resumed
+
+
 def sync_runs_schedule() -> list[SyncRun]:
     """Beat: an incremental sync of every enabled source (unfinished runs resume instead)."""
     return [sync_run_enqueue(source=source) for source in sources_to_sync()]

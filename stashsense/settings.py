@@ -157,6 +157,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 SYNC_INTERVAL_MINUTES = read_int("STASHSENSE_SYNC_INTERVAL_MINUTES", default=24 * 60)
+# A run whose holder died (no heartbeat for 5 minutes) is queued again within this.
+CELERY_BEAT_SCHEDULE["scraping-resume-abandoned-runs"] = {
+    "task": "scraping.resume_abandoned_runs",
+    "schedule": 120.0,
+}
 CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
     "task": "scraping.sync_due_sources",
     "schedule": SYNC_INTERVAL_MINUTES * 60.0,
