@@ -99,6 +99,7 @@ class Normaliser:
       appearance in the body, except the constant ids the requests make up;
     * other row ids (face, review item, merge, scan) → "<id>";
     * `version` → "<version>", `providers` (onnxruntime's, per machine) → "<providers>";
+    * health's `dependencies` (per the run's settings), all "ok" → "<dependencies, all ok>";
     * floats rounded to 4 decimals; JPEG data URLs → "<jpeg>" once they hold a JPEG;
     * `stash_ids` lists sorted by (endpoint, stash_id): the database gives them in no order.
     """
@@ -151,6 +152,11 @@ class Normaliser:
         if key == "providers":
             assert isinstance(value, list) and "CPUExecutionProvider" in value, value
             return "<providers>"
+        if key == "dependencies":
+            # which are checked depends on the run's settings (a cache, a broker or none)
+            assert isinstance(value, dict) and value.get("database") == "ok", value
+            assert set(value.values()) == {"ok"}, value
+            return "<dependencies, all ok>"
         if key == "stash_ids" and isinstance(value, list):
             # a performer's stash ids come in no defined order (no ORDER BY): sort them
             ordered = sorted(value, key=lambda s: (str(s.get("endpoint")), str(s.get("stash_id"))))
