@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test install install-dev models migrate serve worker beat lint typecheck pytest js-test bench clean fault-test
+.PHONY: run test install install-dev models migrate serve worker beat lint typecheck pytest js-test bench clean fault-test fault-bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ pytest:
 ## make fault-test: only the fault and abuse tests (gunicorn, Celery workers, kills, fuzzing)
 fault-test: install-dev models
 	$(BIN)/pytest stashsense/tests/fault -rs -s
+
+## make fault-bench: peak RSS of the worst request, first answer after a restart with 300k
+## faces, p99 and 503 share at 2x the inference concurrency (numbers only; minutes)
+fault-bench: install-dev models
+	$(BIN)/python -m stashsense.tests.fault.bench_faults
 
 js-test:
 	@if command -v node >/dev/null; then node --test plugin/tests/; else echo "node not found: plugin JS tests skipped"; fi

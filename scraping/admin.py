@@ -14,9 +14,11 @@ from django.utils.safestring import SafeString
 
 from performers.admin import SourceAdmin
 from performers.models import Source
+from scraping.choices import RunStatus
 from scraping.models import SyncItem, SyncRun
 from scraping.selectors import sync_runs
 from scraping.services import sync_run_enqueue
+from scraping.sync.runs import run_is_abandoned
 from stashsense.errors import ApplicationError
 
 
@@ -42,6 +44,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "faces",
         "errors",
         "heartbeat_at",
+        "holder_state",
         "short_error",
     ]
     list_filter = ["status", "kind", "source"]
@@ -64,6 +67,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "last_error",
         "log",
         "worker",
+        "holder_state",
         "created_at",
         "started_at",
         "heartbeat_at",
@@ -73,6 +77,15 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SyncRun]:
         return sync_runs()
+
+    @admin.display(description="holder")
+    def holder_state(self, run: SyncRun) -> str:
+        """Running runs: is the worker holding it alive? A stale one is taken over soon."""
+        if run.status != RunStatus.RUNNING:
+            return ""
+        if run_is_abandoned(run):
+            return f"stale: {run.worker} silent since {run.heartbeat_at:%Y-%m-%d %H:%M} UTC; queued again"
+        return "alive"
 
     @admin.display(description="progress")
     def progress_bar(self, obj: SyncRun) -> SafeString:

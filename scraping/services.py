@@ -50,6 +50,7 @@ from scraping.sync.runs import (
 from scraping.sync.stash_config import stash_boxes
 from stashsense.errors import ApplicationError, Conflict
 from stashsense.http import AuthError, PermanentError, TransientError, host_of
+from stashsense.queueing import task_send
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,21 @@ def sync_run_enqueue(*, source: Source, full: bool = False, **options: Any) -> S
         SyncRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             heartbeat_at=timezone.now()
         )
-        transaction.on_commit(partial(tasks.sync_run.delay, run.pk))
+        transaction.on_commit(partial(_sync_run_dispatch, run.pk))
     logger.info("Queued %s sync run %s of %s", run.kind, run.pk, source.name)
     return run
+
+
+def _sync_run_dispatch(run_id: int) -> None:
+    """Queue the run's task; with the broker down the run fails at once (resumable), so it is
+    not shown as queued for a task that never comes."""
+
+    def failed(message: str) -> None:
+        SyncRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
+            status=RunStatus.FAILED, last_error=message, finished_at=timezone.now()
+        )
+
+    task_send(partial(tasks.sync_run.delay, run_id), what=f"sync run #{run_id}", on_failure=failed)
 
 
 def _under_way(run: SyncRun) -> bool:
@@ -136,6 +149,18 @@ def _under_way(run: SyncRun) -> bool:
         queued_at = run.heartbeat_at or run.created_at
         return queued_at > timezone.now() - HEARTBEAT_STALE
     return False
+
+
+def sync_runs_resume_abandoned() -> list[SyncRun]:
+    """Beat, every few minutes: queue again each RUNNING run whose holder stopped (a worker
+    killed with -9, a machine gone), so a new worker takes it over within minutes rather than
+    when the broker redelivers its message (the visibility timeout, an hour)."""
+    resumed = []
+    for run in SyncRun.objects.filter(status=RunStatus.RUNNING).select_related("source"):
+        if run_is_abandoned(run) and run.source.enabled:
+            logger.warning("Sync run %s lost its holder %s; queued again", run.pk, run.worker)
+            resumed.append(sync_run_enqueue(source=run.source, full=run.kind == SyncKind.FULL))
+    return resumed
 
 
 def sync_runs_schedule() -> list[SyncRun]:

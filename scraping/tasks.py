@@ -62,3 +62,9 @@ def sync_item(item_id: int) -> None:
 def sync_due_sources() -> None:
     """Beat: queue an incremental sync of every enabled source."""
     services.sync_runs_schedule()
+
+
+@shared_task(name="scraping.resume_abandoned_runs", ignore_result=True)
+def resume_abandoned_runs() -> None:
+    """Beat: runs whose holder died are queued again (a new worker takes them over)."""
+    services.sync_runs_resume_abandoned()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from stash.documents import stash_document
@@ -13,18 +13,23 @@ from stashsense.errors import (
     NotFound,
     TimedOut,
     TooLarge,
+    Unavailable,
     Unprocessable,
     UpstreamFailed,
 )
 from stashsense.http import (
     AuthError,
+    FetchesBusy,
     NotFoundError,
     OutboundClient,
     OutboundError,
     RangedReader,
     ResponseTooLargeError,
     TransientError,
+    bounded_fetches,
 )
+
+_Result = TypeVar("_Result")
 
 
 class StashError(ApplicationError):
@@ -204,16 +209,29 @@ class StashClient:
         # Stash usually lives on the LAN: allow its host explicitly, nothing else.
         self.http = http or OutboundClient(allowed_hosts={host}, retries=2, timeout=(5, 60))
 
+    def _bounded(self, fetch: Callable[[], _Result]) -> _Result:
+        """A call to Stash under the process's bound on Stash fetches (deadline, how many)."""
+        try:
+            return bounded_fetches("stash").run(fetch)
+        except FetchesBusy as error:
+            raise Unavailable(
+                "Too many requests to Stash are in flight (is Stash slow?); try again shortly.",
+                code="stash_busy",
+                retry_after=5,
+            ) from error
+
     def _headers(self) -> dict[str, str]:
         return {"ApiKey": self.api_key} if self.api_key else {}
 
     def _query(self, operation: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            return self.http.graphql(
-                self.graphql_url,
-                stash_document(operation),
-                dict(variables),
-                headers=self._headers(),
+            return self._bounded(
+                lambda: self.http.graphql(
+                    self.graphql_url,
+                    stash_document(operation),
+                    dict(variables),
+                    headers=self._headers(),
+                )
             )
         except AuthError as error:
             raise StashFailed(
@@ -310,7 +328,7 @@ class StashClient:
         if urlsplit(absolute).hostname != urlsplit(self.base_url).hostname:
             raise StashFailed(f"Stash pointed the {what} at another host.", code="stash_bad_path")
         try:
-            return self.http.get(absolute, headers=self._headers()).content
+            return self._bounded(lambda: self.http.get(absolute, headers=self._headers()).content)
         except NotFoundError as error:
             raise StashSceneUnusable(
                 f"The scene has no {what}: generate sprites in Stash (Tasks → Generate → Sprites).",

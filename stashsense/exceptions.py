@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -34,6 +35,9 @@ from stashsense.errors import (
 )
 
 logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 10
+DATABASE_DOWN_MESSAGE = "The database is unreachable; try again shortly."
 
 
 def _first_message(detail: Any) -> str:
@@ -104,6 +108,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             error_body("invalid", "The request holds a value the database cannot store."),
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, DATABASE_DOWN):
+        logger.warning("Database unavailable in %s: %s", context.get("view"), exc)
+        response = Response(
+            error_body("database_unavailable", DATABASE_DOWN_MESSAGE),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     handled = exception_handler(exc, context)
     if handled is None:
         logger.exception("Unhandled error in %s", context.get("view"))
@@ -123,6 +135,44 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             codes if isinstance(codes, str) else code, _first_message(detail)
         )
     return response
+
+
+# The database refused the connection or dropped it: not the request's fault, and it may pass.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def database_unavailable_response(request_path: str) -> HttpResponse:
+    """503 + Retry-After for a request that needed the database while it is unreachable."""
+    logger.warning("Database unavailable; answered 503 to %s", request_path)
+    response: HttpResponse
+    if request_path.startswith("/api/"):
+        response = JsonResponse(
+            error_body("database_unavailable", DATABASE_DOWN_MESSAGE), status=503
+        )
+    else:
+        response = HttpResponse(
+            DATABASE_DOWN_MESSAGE, status=503, content_type="text/plain; charset=utf-8"
+        )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Pages (the admin, the dashboard) answer 503 + Retry-After when the database is down.
+
+    The API's own handler does the same for API views; this catches what reaches Django.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_DOWN):
+            return database_unavailable_response(request.path)
+        return None
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "stashsense",
@@ -66,7 +68,24 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "stashsense.exceptions.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttling (django-axes): after this many wrong passwords for one username from
+# one address, that pair is locked out for the cool-off time; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = read_int("STASHSENSE_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=read_int("STASHSENSE_LOGIN_LOCKOUT_MINUTES", default=15, minimum=1)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "stashsense.urls"
 WSGI_APPLICATION = "stashsense.wsgi.application"
@@ -98,6 +117,11 @@ except (ValueError, KeyError) as error:  # pragma: no cover - depends on the env
         f"Environment variable DATABASE_URL is malformed: {error}"
     ) from error
 DATABASES["default"]["CONN_MAX_AGE"] = read_int("DATABASE_CONN_MAX_AGE", default=60)
+# A dead database answers 503 within seconds (health names it) instead of hanging requests.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    _options: dict[str, object] = DATABASES["default"].setdefault("OPTIONS", {})  # type: ignore[assignment]
+    _options.setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL and a busy timeout let the eager worker and the web server share the file.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -111,7 +135,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = read_url("REDIS_URL", ("redis", "rediss", "unix"))
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # A Redis that hangs costs a request at most this, never a worker thread for good.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -136,6 +165,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 SYNC_INTERVAL_MINUTES = read_int("STASHSENSE_SYNC_INTERVAL_MINUTES", default=24 * 60)
+# A run whose holder died (no heartbeat for 5 minutes) is queued again within this.
+CELERY_BEAT_SCHEDULE["scraping-resume-abandoned-runs"] = {
+    "task": "scraping.resume_abandoned_runs",
+    "schedule": 120.0,
+}
 CELERY_BEAT_SCHEDULE["scraping-incremental-syncs"] = {
     "task": "scraping.sync_due_sources",
     "schedule": SYNC_INTERVAL_MINUTES * 60.0,
@@ -210,6 +244,12 @@ STASHSENSE_INFERENCE_CONCURRENCY = read_int(
 )
 STASHSENSE_ORT_THREADS = read_int("STASHSENSE_ORT_THREADS", default=2, minimum=1)
 STASHSENSE_MAX_IMAGE_PIXELS = read_int("STASHSENSE_MAX_IMAGE_PIXELS", default=40_000_000, minimum=1)
+# Fetches a request waits on (image_url, Stash): at most this many in flight per process (one
+# more answers 503 at once), each waited for at most this long in all (not per read).
+STASHSENSE_FETCH_CONCURRENCY = read_int("STASHSENSE_FETCH_CONCURRENCY", default=4, minimum=1)
+STASHSENSE_FETCH_DEADLINE_SECONDS = read_int(
+    "STASHSENSE_FETCH_DEADLINE_SECONDS", default=30, minimum=1
+)
 IMAGE_URL_ALLOWED_HOSTS = [
     h.strip() for h in env.str("STASHSENSE_IMAGE_URL_HOSTS", default="").split(",") if h.strip()
 ]
@@ -245,6 +285,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     # The ApiKeyAuth scheme, on every operation that needs a key: stashsense/schema.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "stashsense.schema.document_error_responses",
+    ],
 }
 
 STASHSENSE_LOG_LEVEL = env.str("STASHSENSE_LOG_LEVEL", default="INFO").strip().upper() or "INFO"
@@ -267,6 +311,9 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_CONTENT_TYPE_NOSNIFF = True
 STASHSENSE_INFERENCE_QUEUE_SECONDS = read_int("STASHSENSE_INFERENCE_QUEUE_SECONDS", default=30)
+# Requests that may wait for an inference slot; one more is answered 503 + Retry-After at once.
+# With gunicorn's 8 threads and 2 slots, 4 waiting leaves threads free for health and reads.
+STASHSENSE_INFERENCE_QUEUE_DEPTH = read_int("STASHSENSE_INFERENCE_QUEUE_DEPTH", default=4)
 STASHSENSE_MAX_FACES = read_int("STASHSENSE_MAX_FACES", default=20, minimum=1)
 STASHSENSE_MAX_FRAMES = read_int("STASHSENSE_MAX_FRAMES", default=200, minimum=1)
 # Images of one Stash gallery identified per request (a larger gallery is refused, or trimmed

@@ -13,7 +13,37 @@ from rest_framework.views import APIView
 
 import stashsense
 from bundles.feed_updates import bundle_feed_status
+from recognition.concurrency import inference_gate
 from recognition.selectors import active_index_summary, inference_providers, inference_sessions
+from stashsense.dependencies import RETRY_AFTER_SECONDS, dependency_states
+
+HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
+        "index": serializers.DictField(allow_null=True),
+        "providers": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="The providers the serving profile's sessions run on.",
+        ),
+        "sessions": serializers.DictField(
+            child=serializers.CharField(),
+            help_text="The provider each session runs on, by role (detector, "
+            "recogniser); empty when the models are missing.",
+        ),
+        "available_providers": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="The providers this onnxruntime build offers.",
+        ),
+        "version": serializers.CharField(),
+        "gallery_update": serializers.DictField(allow_null=True),
+        "dependencies": serializers.DictField(
+            child=serializers.ChoiceField(choices=["ok", "down"])
+        ),
+        "down": serializers.ListField(child=serializers.CharField()),
+        "inference": serializers.DictField(child=serializers.IntegerField()),
+    },
+)
 
 
 def gallery_update_summary() -> dict[str, Any] | None:
@@ -30,46 +60,40 @@ def gallery_update_summary() -> dict[str, Any] | None:
 
 
 class HealthView(APIView):
-    """Open to everyone: is the service up, and is there an index to search?"""
+    """Open to everyone: is the service up, are its dependencies, is there an index to search?
+
+    503 names the dependency that is down (database, cache, broker); "degraded" with 200 means
+    up but not able to identify (no index yet). The inference queue shows how loaded it is.
+    """
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health",
-            {
-                "status": serializers.ChoiceField(choices=["ok", "degraded"]),
-                "index": serializers.DictField(allow_null=True),
-                "providers": serializers.ListField(
-                    child=serializers.CharField(),
-                    help_text="The providers the serving profile's sessions run on.",
-                ),
-                "sessions": serializers.DictField(
-                    child=serializers.CharField(),
-                    help_text="The provider each session runs on, by role (detector, "
-                    "recogniser); empty when the models are missing.",
-                ),
-                "available_providers": serializers.ListField(
-                    child=serializers.CharField(),
-                    help_text="The providers this onnxruntime build offers.",
-                ),
-                "version": serializers.CharField(),
-                "gallery_update": serializers.DictField(allow_null=True),
-            },
-        )
-    )
+    @extend_schema(responses={200: HEALTH, 503: HEALTH})
     def get(self, request: Request) -> Response:
-        index = active_index_summary()
+        states = dependency_states()
+        down = [state.name for state in states if not state.ok]
+        database_up = "database" not in down
+        index = active_index_summary() if database_up else None
         sessions = inference_sessions()
-        return Response(
+        overall = "ok" if index is not None and sessions else "degraded"
+        if down:
+            overall = "unavailable"
+        response = Response(
             {
-                "status": "ok" if index is not None and sessions else "degraded",
+                "status": overall,
                 "index": index,
                 "providers": sorted(set(sessions.values())),
                 "sessions": sessions,
                 "available_providers": inference_providers(),
                 "version": stashsense.__version__,
-                "gallery_update": gallery_update_summary(),
-            }
+                "gallery_update": gallery_update_summary() if database_up else None,
+                "dependencies": {state.name: state.status for state in states},
+                "down": down,
+                "inference": inference_gate().state(),
+            },
+            status=503 if down else 200,
         )
+        if down:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,8 +22,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
-from stashsense.errors import InvalidInput, TooLarge, Unprocessable
-from stashsense.http import BlockedUrlError, OutboundClient, OutboundError
+from stashsense.errors import InvalidInput, TooLarge, Unavailable, Unprocessable
+from stashsense.http import (
+    BlockedUrlError,
+    FetchesBusy,
+    OutboundClient,
+    OutboundError,
+    bounded_fetches,
+)
+
+logger = logging.getLogger(__name__)
 
 MAX_KNOWN_PERFORMERS = 200
 
@@ -59,35 +68,81 @@ def base64_bytes(value: Any, field: str) -> bytes:
         raise InvalidInput(f"`{field}` is not valid base64.", code="invalid") from error
 
 
+def host_port(host: str, port: int) -> str:
+    """`host:port` as the allow-list writes it (IPv6 in brackets), lower case."""
+    host = host.lower()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def image_url_allowed_hosts() -> set[str]:
-    hosts = {h.lower() for h in settings.IMAGE_URL_ALLOWED_HOSTS}
+    """Every `host:port` an `image_url` may point at: STASH_URL's and the configured ones.
+
+    An entry without a port allows the scheme's default ports (80, 443) only, never every
+    port of the host: a key holder must not reach other services that listen there.
+    """
+    allowed: set[str] = set()
+    for entry in settings.IMAGE_URL_ALLOWED_HOSTS:
+        parts = urlsplit(f"//{entry.strip()}")
+        if not parts.hostname:
+            continue
+        ports = [parts.port] if parts.port else [80, 443]
+        allowed.update(host_port(parts.hostname, port) for port in ports)
     if settings.STASH_URL:
-        stash_host = urlsplit(settings.STASH_URL).hostname
-        if stash_host:
-            hosts.add(stash_host.lower())
-    return hosts
+        stash = urlsplit(settings.STASH_URL)
+        if stash.hostname:
+            default_port = 443 if stash.scheme == "https" else 80
+            allowed.add(host_port(stash.hostname, stash.port or default_port))
+    return allowed
 
 
 def image_from_url(url: str) -> bytes:
-    """Fetch an image from an allow-listed host only (the configured Stash by default)."""
+    """Fetch an image from an allow-listed host:port only (the configured Stash by default).
+
+    The fetch is bounded (see stashsense.http.bounded): a slow or hanging host costs this
+    request at most the fetch deadline and, past the bound on fetches in flight, nothing.
+    """
     allowed = image_url_allowed_hosts()
-    host = (urlsplit(url).hostname or "").lower()
-    if host not in allowed:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise InvalidInput("`image_url` has an invalid port.", code="invalid") from error
+    where = host_port(parts.hostname or "", port)
+    if where not in allowed:
+        shown = (parts.hostname or "") if parts.port is None else where
         raise InvalidInput(
-            f"`image_url` host {host!r} is not on the allow-list (STASH_URL, STASHSENSE_IMAGE_URL_HOSTS).",
+            f"`image_url` host {shown!r} is not on the allow-list (STASH_URL, STASHSENSE_IMAGE_URL_HOSTS).",
             code="url_not_allowed",
         )
     client = OutboundClient(
-        ssrf_guard=True, allowed_hosts=allowed, max_bytes=max_upload_bytes(), retries=1
+        ssrf_guard=True,
+        allowed_hosts=allowed,
+        max_bytes=max_upload_bytes(),
+        retries=0,
+        # Per socket operation, so a fetch its caller gave up on frees its slot soon.
+        timeout=(5, min(10, settings.STASHSENSE_FETCH_DEADLINE_SECONDS)),
+        total_timeout=float(settings.STASHSENSE_FETCH_DEADLINE_SECONDS),
     )
     try:
-        return client.get(url).content
+        return bounded_fetches("image_url").run(lambda: client.get(url).content)
+    except FetchesBusy as error:
+        raise Unavailable(
+            "Too many `image_url` fetches are in flight; try again shortly.",
+            code="busy",
+            retry_after=5,
+        ) from error
     except BlockedUrlError as error:
         raise InvalidInput(
             f"`image_url` is not allowed: {error}", code="url_not_allowed"
         ) from error
     except OutboundError as error:
-        raise Unprocessable(f"Could not fetch `image_url`: {error}", code="fetch_failed") from error
+        # One message whatever went wrong (refused, reset, timed out): the difference would
+        # tell a key holder which ports are open on the hosts it may name.
+        logger.info("image_url fetch failed: %s", error)
+        raise Unprocessable(
+            "Could not fetch `image_url` (unreachable, too slow or an error answer).",
+            code="fetch_failed",
+        ) from error
     finally:
         client.close()
 

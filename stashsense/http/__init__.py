@@ -16,9 +16,16 @@ later attempt resumes with HTTP Range (`OutboundClient.download`), under the sam
 Modules: `client` (OutboundClient and its defaults), `targets` (URL helpers, resolution, the
 public-address check), `redirects`, `response` (HttpResponse, size-limited reads, status to
 error), `streaming` (StreamedResponse), `download` (one resumable download attempt) and
-`errors`; `ranged` (RangedReader: a remote video read in place with Range requests).
+`errors`; `ranged` (RangedReader: a remote video read in place with Range requests);
+`bounded` (fetches a request waits on: a total deadline and a bound on how many).
 """
 
+from stashsense.http.bounded import (
+    BoundedFetches,
+    FetchDeadlineExceeded,
+    FetchesBusy,
+    bounded_fetches,
+)
 from stashsense.http.client import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REDIRECTS,
@@ -62,7 +69,10 @@ __all__ = [
     "TRANSIENT_STATUSES",
     "AuthError",
     "BlockedUrlError",
+    "BoundedFetches",
     "DownloadProgress",
+    "FetchDeadlineExceeded",
+    "FetchesBusy",
     "GraphQLQueryError",
     "HttpResponse",
     "NotFoundError",
@@ -75,6 +85,7 @@ __all__ = [
     "ResponseTooLargeError",
     "StreamedResponse",
     "TransientError",
+    "bounded_fetches",
     "display_url",
     "host_of",
     "is_public_address",

@@ -71,8 +71,8 @@ class OutboundClient:
     response. `verify` is True (certifi's CAs), a CA bundle path (a Stash with its own CA) or
     False.
     With `ssrf_guard=True` only http/https URLs are fetched; with `allowed_hosts` only those
-    hosts (any address, e.g. a Stash on the LAN), otherwise only hosts whose every address is
-    public. Either way the connection goes to the address that was checked.
+    hosts (any address, e.g. a Stash on the LAN; an entry `host:port` allows that port only,
+    a bare `host` any port), otherwise only hosts whose every address is public. Either way the connection goes to the address that was checked.
     """
 
     def __init__(
@@ -348,9 +348,11 @@ class OutboundClient:
 
     def _checked_address(self, host: str, port: int, url: str) -> str:
         """The address to connect to, after the allow-list or the public-address check."""
-        allow_listed = self.allowed_hosts is not None and host in self.allowed_hosts
+        allow_listed = self.allowed_hosts is not None and (
+            host in self.allowed_hosts or _host_port(host, port) in self.allowed_hosts
+        )
         if self.allowed_hosts is not None and not allow_listed:
-            raise BlockedUrlError(f"host {host} is not on the allow-list", url=url)
+            raise BlockedUrlError(f"{_host_port(host, port)} is not on the allow-list", url=url)
         try:
             addresses = self._resolver(host, port)
         except socket.gaierror as error:
@@ -454,6 +456,10 @@ class OutboundClient:
             return min(retry_after, self.backoff_max)
         ceiling = min(self.backoff_max, self.backoff_base * (2**attempt))
         return self._jitter() * ceiling
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _tls_options(verify: bool | str) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class Normaliser:
     * other row ids (face, review item, merge, scan) → "<id>";
     * `version` → "<version>", `providers` and `available_providers` (per machine) →
       "<providers>", the provider of each of `sessions` → "<provider>";
+    * health's `dependencies` (per the run's settings), all "ok" → "<dependencies, all ok>";
     * floats rounded to 4 decimals; JPEG data URLs → "<jpeg>" once they hold a JPEG;
     * `stash_ids` lists sorted by (endpoint, stash_id): the database gives them in no order.
     """
@@ -155,6 +156,11 @@ class Normaliser:
         if key == "sessions":
             assert isinstance(value, dict) and value, value
             return {role: "<provider>" for role in sorted(value)}
+        if key == "dependencies":
+            # which are checked depends on the run's settings (a cache, a broker or none)
+            assert isinstance(value, dict) and value.get("database") == "ok", value
+            assert set(value.values()) == {"ok"}, value
+            return "<dependencies, all ok>"
         if key == "stash_ids" and isinstance(value, list):
             # a performer's stash ids come in no defined order (no ORDER BY): sort them
             ordered = sorted(value, key=lambda s: (str(s.get("endpoint")), str(s.get("stash_id"))))

@@ -63,19 +63,33 @@ def test_image_urls_off_the_allow_list_are_refused_without_a_connection(
     assert inside.request_count() == 0
 
 
-@override_settings(IMAGE_URL_ALLOWED_HOSTS=["127.0.0.1"], STASH_URL="")
 def test_a_redirect_from_a_listed_host_to_an_unlisted_one_is_not_followed(
     api_client: APIClient, inside: FakeHttpServer
 ) -> None:
     port = inside.port
-    for target in [f"http://localhost:{port}/secret", "http://169.254.169.254/latest/meta-data/"]:
+    targets = [
+        f"http://localhost:{port}/secret",
+        f"http://127.0.0.1:{port + 1}/secret",  # the listed host, another port
+        "http://169.254.169.254/latest/meta-data/",
+    ]
+    for target in targets:
         inside.add_route("GET", "/moved.jpg", CannedResponse(302, b"", {"Location": target}))
-        assert identify_url(api_client, f"http://127.0.0.1:{port}/moved.jpg") == (
-            400,
-            "url_not_allowed",
-        )
+        with override_settings(IMAGE_URL_ALLOWED_HOSTS=[f"127.0.0.1:{port}"], STASH_URL=""):
+            answer = identify_url(api_client, f"http://127.0.0.1:{port}/moved.jpg")
+        assert answer == (400, "url_not_allowed"), target
     assert inside.request_count("/secret") == 0
-    assert inside.request_count("/moved.jpg") == 2
+    assert inside.request_count("/moved.jpg") == 3
+
+
+@override_settings(IMAGE_URL_ALLOWED_HOSTS=["127.0.0.1"], STASH_URL="")
+def test_a_listed_host_without_a_port_allows_only_the_default_ports(
+    api_client: APIClient, inside: FakeHttpServer
+) -> None:
+    assert identify_url(api_client, f"http://127.0.0.1:{inside.port}/photo.jpg") == (
+        400,
+        "url_not_allowed",
+    )
+    assert inside.request_count() == 0
 
 
 @override_settings(IMAGE_URL_ALLOWED_HOSTS=["127.0.0.1"], STASH_URL="")
