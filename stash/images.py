@@ -89,7 +89,7 @@ class PersonImage:
 class GalleryPerson(IdentifiedPerson):
     """A person of a gallery: as a person of a scene, with the Stash images they are in."""
 
-    images: list[PersonImage]
+    images: list[PersonImage] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
