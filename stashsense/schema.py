@@ -49,6 +49,10 @@ ERROR_SCHEMA = {
         }
     },
 }
+# Answered by the web server (gunicorn) before Django sees the request, as a small HTML page.
+SERVER_STATUSES = {
+    "414": "The request line (the URL with its query) is over the web server's limit.",
+}
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}
 
 
@@ -76,4 +80,12 @@ def document_error_responses(
                 if status in ("429", "503"):
                     response["headers"] = RETRY_AFTER
                 operation["responses"].setdefault(status, response)
+            for status, description in SERVER_STATUSES.items():
+                operation["responses"].setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                )
     return result

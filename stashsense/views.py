@@ -75,7 +75,8 @@ class HealthView(APIView):
         down = [state.name for state in states if not state.ok]
         database_up = "database" not in down
         index = active_index_summary() if database_up else None
-        sessions = inference_sessions()
+        # the serving profile is the newest index's: without the database, none is known
+        sessions = inference_sessions() if database_up else {}
         overall = "ok" if index is not None and sessions else "degraded"
         if down:
             overall = "unavailable"

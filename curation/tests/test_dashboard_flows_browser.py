@@ -87,7 +87,9 @@ def test_the_queue_shows_faces_and_sources_and_acts_in_bulk(
     page.reload()
     row = page.locator(f"tr[data-item='{bill.pk}']")
     assert "Bill Simon (StashDB) ↔ Bill Simon (ThePornDB)" in row.inner_text()
-    widths = row.locator("img").evaluate_all("images => images.map(i => i.naturalWidth)")
+    widths = row.locator("img").evaluate_all(
+        "images => Promise.all(images.map(i => i.decode().then(() => i.naturalWidth, () => 0)))"
+    )
     assert len(widths) == 2 and min(widths) > 0  # each side's best face, loaded
     assert page.locator(f"tr[data-item='{skipped.pk}']").inner_text().count("Skipped") == 1
     assert page.locator(f"tr[data-item='{decided.pk}']").count() == 0

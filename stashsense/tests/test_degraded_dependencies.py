@@ -135,9 +135,9 @@ key = {"HTTP_AUTHORIZATION": "Api-Key ss_probe-bootstrap"}
 answers = {}
 for name, method, path, extra in [
     ("health", "get", "/api/v1/health", {}),
-    ("read", "get", "/api/v1/performers/", key),
+    ("read", "get", "/api/v1/performers", key),
     ("write", "post", "/api/v1/performers/00000000-0000-0000-0000-000000000001/merge", key),
-    ("admin_key", "get", "/api/v1/performers/", {"HTTP_AUTHORIZATION": "Api-Key ss_other"}),
+    ("admin_key", "get", "/api/v1/performers", {"HTTP_AUTHORIZATION": "Api-Key ss_other"}),
     ("admin_login", "post", "/admin/login/", {}),
 ]:
     body = json.dumps({"sources": ["00000000-0000-0000-0000-000000000002"]})

@@ -63,9 +63,9 @@ def test_the_server_answers_its_lan_address_and_refuses_a_rebound_public_name() 
 @pytest.mark.django_db
 @override_settings(STASHSENSE_ALLOWED_HOSTS=DEFAULT, ALLOWED_HOSTS=["*"])
 def test_a_dashboard_post_from_its_own_lan_origin_passes_the_csrf_origin_check() -> None:
-    User.objects.create_superuser("curator", password="pw-for-tests-only")
+    curator = User.objects.create_superuser("curator", password="pw-for-tests-only")
     client = Client(enforce_csrf_checks=True)
-    client.login(username="curator", password="pw-for-tests-only")
+    client.force_login(curator)
     page = client.get("/admin/", HTTP_HOST="192.168.1.5:8000")
     token = page.cookies["csrftoken"].value
     response = client.post(
