@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
+
 from bundles.choices import BundleEntryKind
 from bundles.context import ImportContext, int_of, uuid_of
 from bundles.export_records import FACE_FIELDS
@@ -141,6 +143,10 @@ def _faces_create(plan: _Plan, context: ImportContext) -> None:
     """Insert new faces, under their bundle id where it is free here."""
     wanted = [int(key) for key, _ in plan.fresh]
     taken = set(Face.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    kept_ids = [pk for pk in wanted if pk not in taken]
+    # Before any insert: the faces given new ids below, and every other writer, must draw
+    # ids past the bundle ids kept here, or PostgreSQL's sequence hands one out again.
+    face_ids_reserve(max(kept_ids, default=0))
     for key, face in plan.fresh:
         if int(key) not in taken:
             face.pk = int(key)
@@ -152,6 +158,23 @@ def _faces_create(plan: _Plan, context: ImportContext) -> None:
         plan.face_of[key] = face.pk
         context.created_face_ids.append(face.pk)
     context.counts["faces_created"] += len(plan.fresh)
+
+
+def face_ids_reserve(highest: int) -> None:
+    """Move the face id sequence to at least `highest`, never back (PostgreSQL).
+
+    `setval` takes effect at once for every connection, outside the import's transaction, so
+    no concurrent insert can draw a reserved id. SQLite's AUTOINCREMENT follows explicit ids
+    by itself.
+    """
+    if highest <= 0 or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(seq, %s) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq)"
+            " AS face_sequence WHERE %s > COALESCE(pg_sequence_last_value(seq), 0)",
+            [highest, Face._meta.db_table, highest],
+        )
 
 
 def _entries_save(plan: _Plan, context: ImportContext) -> None:

@@ -27,8 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 from django.conf import settings
-from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,7 +35,7 @@ import stashsense
 from bundles import format as bundle_format
 from bundles.context import ImportContext
 from bundles.decisions import LocalDecisions
-from bundles.faces import faces_absent_forget, faces_apply, faces_forget
+from bundles.faces import face_ids_reserve, faces_absent_forget, faces_apply, faces_forget
 from bundles.format import Manifest, app_version_tuple, profile_mismatches
 from bundles.graph import (
     performer_forget,
@@ -276,12 +275,11 @@ def _deletions_apply(reader: BundleReader, context: ImportContext) -> None:
 
 
 def _face_sequence_reset() -> None:
-    """Faces were inserted with explicit ids: move the id sequence past them (Postgres)."""
-    statements = connection.ops.sequence_reset_sql(no_style(), [Face])
-    if statements:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
+    """Faces were inserted with explicit ids: the id sequence is past all of them (it never
+    moves back, so the ids of deleted faces, which an older index file may still hold, are
+    never handed out again)."""
+    highest = Face.objects.order_by("-pk").values_list("pk", flat=True).first()
+    face_ids_reserve(highest or 0)
 
 
 def _index_switch(reader: BundleReader, context: ImportContext, report: Progress) -> IndexBuild:

@@ -202,3 +202,39 @@ def test_incremental_syncs_continue_from_the_publishers_watermark(bundle_env: Pa
     bundle_import(path=Path(export.path))  # an older watermark never moves it back
     assert source_watermark(source=own) == datetime(2026, 11, 20, tzinfo=UTC)
     assert SyncRun.objects.filter(source=own, kind=SyncKind.BUNDLE).count() == 1
+
+
+def _face_ids_restart() -> None:
+    """A fresh install's face ids start at 1 (the publisher's faces moved the sequence)."""
+    restart = connection.ops.sequence_reset_by_name_sql(
+        no_style(), [{"table": Face._meta.db_table, "column": "id"}]
+    )
+    with connection.cursor() as cursor:
+        for statement in restart:
+            cursor.execute(statement)
+
+
+def test_importing_into_a_gallery_with_faces_mixes_kept_and_new_ids_without_collisions(
+    bundle_env: Path,
+) -> None:
+    # On PostgreSQL the faces under a free bundle id and those given a new id used to meet:
+    # the new ones came from a sequence still below the explicit ones (duplicate key).
+    _face_ids_restart()
+    publish_gallery(performers=3, faces_each=2)
+    bundle_ids = sorted(Face.objects.values_list("pk", flat=True))
+    export = bundle_export(destination=bundle_env / "gallery.zip")
+    consumer_wipe()
+    _face_ids_restart()
+    local = Performer.objects.create(name="Enrolled Here")
+    mine = [face_add(local, face_vector(50, i)) for i in range(3)]
+    assert {face.pk for face in mine} <= set(bundle_ids)  # the local faces hold bundle ids
+
+    record = bundle_import(path=Path(export.path))
+
+    assert record.status == "done" and record.counts["faces_created"] == 6
+    assert Face.objects.count() == 3 + 6
+    later = face_add(local, face_vector(50, 9))  # the sequence is past every imported id
+    assert later.pk > max(Face.objects.exclude(pk=later.pk).values_list("pk", flat=True))
+    answers = search_state(probes(3), k=1)
+    names = [Performer.objects.get(pk=row[0][0]).name for row in answers]
+    assert names == ["Performer 0", "Performer 1", "Performer 2"]
